@@ -1,0 +1,130 @@
+"""Donor checkpoints in the on-disk formats of SmolVLM2 and Qwen3, with random weights.
+
+No hub is reachable in tests, so they splice these instead of the real donors:
+  tiny  toy sizes, seconds to build
+  real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B, and Qwen's real token ids
+"""
+import json
+import logging
+from pathlib import Path
+
+import torch
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from transformers import (AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig, Qwen2Tokenizer,
+                          Qwen3Config, SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor)
+from transformers.models.smolvlm.video_processing_smolvlm import SmolVLMVideoProcessor
+
+from . import DATA_DIR
+
+log = logging.getLogger(__name__)
+
+# Qwen2's pre-tokenizer split (the same regex as transformers' Qwen2Tokenizer).
+QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+              r"|\s+(?!\S)|\s+")
+SMOLVLM_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<end_of_utterance>', '<fake_token_around_image>', '<image>',
+                   '<global-img>'] + [f'<row_{r}_col_{c}>' for r in range(1, 7) for c in range(1, 7)]
+
+
+def load_preset(name: str) -> dict:
+    qwen = json.loads((DATA_DIR / 'qwen3_0_6b.json').read_text())
+    if name == 'real':
+        return {
+            'smolvlm': json.loads((DATA_DIR / 'smolvlm2_256m_video_instruct.json').read_text()),
+            'qwen3': qwen,
+            'added_tokens': qwen['added_tokens'],
+            'non_special': qwen['non_special_added_tokens'],
+            'dtype': 'bfloat16',
+        }
+    tiny = json.loads((DATA_DIR / 'tiny_donors.json').read_text())
+    return {**tiny, 'added_tokens': qwen['added_tokens'], 'non_special': qwen['non_special_added_tokens']}
+
+
+def train_bpe(vocab_size: int) -> tuple:
+    """A byte-level BPE in Qwen2's layout, trained on the bundled corpus (Chinese and English)."""
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN_SPLIT), behavior='isolated'),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train_from_iterator((DATA_DIR / 'tokenizer_corpus.txt').read_text().splitlines(), trainer)
+    state = json.loads(tok.to_str())['model']
+    return state['vocab'], [tuple(m.split(' ')) if isinstance(m, str) else tuple(m) for m in state['merges']]
+
+
+def make_qwen_tokenizer(preset: dict) -> Qwen2Tokenizer:
+    added = [t for t, _ in sorted(preset['added_tokens'].items(), key=lambda kv: kv[1])]
+    real_ids = 'tokenizer_vocab_size' not in preset['qwen3']
+    vocab, merges = train_bpe(4000 if real_ids else preset['qwen3']['tokenizer_vocab_size'])
+    first_added = preset['added_tokens'][added[0]] if real_ids else len(vocab)
+    for i in range(len(vocab), first_added):
+        vocab[f'<|unused_{i}|>'] = i  # unreachable entries, so that Qwen's tokens land on their real ids
+    vocab.update({t: first_added + k for k, t in enumerate(added)})
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token='<|im_end|>',
+                               pad_token='<|endoftext|>', errors='replace')
+    tokenizer.add_tokens([AddedToken(t, special=t not in preset['non_special'], normalized=False) for t in added])
+    got = {t: tokenizer.convert_tokens_to_ids(t) for t in added}
+    if real_ids and got != preset['added_tokens']:
+        raise RuntimeError(f'added tokens did not land on their published ids: {got}')
+    tokenizer.chat_template = (DATA_DIR / 'qwen3_chat_template.jinja').read_text()
+    return tokenizer
+
+
+def make_llm(preset: dict, out: Path) -> None:
+    tokenizer = make_qwen_tokenizer(preset)
+    cfg = dict(preset['qwen3']['config'])
+    vocab = tokenizer.get_vocab()
+    if 'vocab_size' not in cfg:
+        cfg['vocab_size'] = -(-len(tokenizer) // 64) * 64  # padded to a multiple of 64, as Qwen pads its own
+    cfg.update(bos_token_id=vocab['<|endoftext|>'], eos_token_id=vocab['<|im_end|>'],
+               pad_token_id=vocab['<|endoftext|>'])
+    config = Qwen3Config(**{k: v for k, v in cfg.items() if k != 'model_type'}, dtype=preset['dtype'])
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config, dtype=getattr(torch, preset['dtype']))
+    model.generation_config = GenerationConfig(
+        **preset['qwen3']['generation_config'] | {
+            'bos_token_id': vocab['<|endoftext|>'],
+            'eos_token_id': [vocab['<|im_end|>'], vocab['<|endoftext|>']],
+            'pad_token_id': vocab['<|endoftext|>'],
+        })
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    log.info('llm donor: %s (%.1fM params, vocab %d, tokenizer %d)', out,
+             sum(p.numel() for p in model.parameters()) / 1e6, cfg['vocab_size'], len(tokenizer))
+
+
+def make_vision(preset: dict, out: Path) -> None:
+    smol = preset['smolvlm']
+    vocab, merges = train_bpe(600)
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, eos_token='<end_of_utterance>',
+                               pad_token='<|endoftext|>', extra_special_tokens=SMOLVLM_SPECIAL)
+    tv = tokenizer.get_vocab()
+    cfg = dict(smol['config'])
+    text_config = dict(cfg.pop('text_config'), vocab_size=-(-len(tokenizer) // 64) * 64, pad_token_id=tv['<|endoftext|>'])
+    config = SmolVLMConfig(**{k: v for k, v in cfg.items() if k != 'model_type'}, text_config=text_config,
+                           image_token_id=tv['<image>'], pad_token_id=tv['<|endoftext|>'])
+    torch.manual_seed(1)
+    model = AutoModelForImageTextToText.from_config(config, dtype=getattr(torch, preset['dtype']))
+    model.save_pretrained(out)
+    pre = {k: v for k, v in smol['preprocessor_config'].items() if k not in ('image_processor_type', 'processor_class')}
+    video_sampling = pre.pop('video_sampling')
+    processor = SmolVLMProcessor(
+        image_processor=SmolVLMImageProcessor(**pre),
+        tokenizer=tokenizer,
+        video_processor=SmolVLMVideoProcessor(video_sampling=video_sampling, max_image_size=pre['max_image_size']),
+        image_seq_len=smol['processor_config']['image_seq_len'],
+    )
+    processor.save_pretrained(out)
+    # The published repo keeps the image processor in preprocessor_config.json: mirror that layout.
+    (out / 'preprocessor_config.json').write_text(json.dumps(smol['preprocessor_config'], indent=2))
+    (out / 'processor_config.json').write_text(json.dumps(smol['processor_config'], indent=2))
+    log.info('vision donor: %s (%.1fM params)', out, sum(p.numel() for p in model.parameters()) / 1e6)
+
+
+def make_donors(preset_name: str, out: Path) -> None:
+    """Write OUT/vision (SmolVLMForConditionalGeneration + processor) and OUT/llm (Qwen3ForCausalLM + tokenizer)."""
+    preset = load_preset(preset_name)
+    make_vision(preset, Path(out) / 'vision')
+    make_llm(preset, Path(out) / 'llm')
