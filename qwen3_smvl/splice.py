@@ -29,7 +29,7 @@ ARCHITECTURE = 'Qwen3SmVLForConditionalGeneration'  # selects the vLLM model; tr
 MANIFEST = 'qwen3_smvl_manifest.json'  # written last: its presence marks a complete build
 VISION_TYPES = ('smolvlm', 'idefics3')
 LLM_TYPES = ('qwen3', )
-SHARD_BYTES = 512 * 2**20
+SHARD_BYTES = 256 * 2**20  # one shard is held twice while safetensors serialises it
 
 
 class SpliceError(ValueError):
@@ -122,6 +122,13 @@ def splice_config(vision_config: dict, llm_config: dict, tokenizer) -> SmolVLMCo
     return config
 
 
+def rms(tensor: torch.Tensor, rows_per_chunk: int = 4096) -> float:
+    """Root mean square in float64, a chunk of rows at a time (a float copy of a 151k-row embedding is 0.6 GB)."""
+    flat = tensor.reshape(tensor.shape[0], -1)
+    total = sum(chunk.double().pow(2).sum().item() for chunk in flat.split(rows_per_chunk))
+    return math.sqrt(total / tensor.numel())
+
+
 def connector_shape(config: SmolVLMConfig) -> Tuple[int, int]:
     """(out, in) of the pixel-shuffle projection: vision_hidden * scale_factor^2 -> LLM hidden."""
     return config.text_config.hidden_size, config.vision_config.hidden_size * config.scale_factor**2
@@ -140,14 +147,15 @@ def init_connector(config: SmolVLMConfig, embed_rms: float, dtype: torch.dtype, 
 
 
 def iter_tensors(sources: Dict[str, Tuple[Path, str]]) -> Iterator[Tuple[str, torch.Tensor]]:
-    """Yield (new name, tensor) one at a time, opening each donor file once."""
-    by_file: Dict[Path, list] = {}
+    """Yield (new name, tensor) one at a time.
+
+    Each tensor gets its own safe_open: tensors are views of the file's mmap, and a mapping kept open for a
+    whole donor would keep every page already written resident, growing RSS by the donor's size.
+    """
     for new_name, (file, old_name) in sources.items():
-        by_file.setdefault(file, []).append((new_name, old_name))
-    for file, names in by_file.items():
         with safe_open(file, 'pt') as f:
-            for new_name, old_name in names:
-                yield new_name, f.get_tensor(old_name)
+            tensor = f.get_tensor(old_name)
+        yield new_name, tensor
 
 
 def write_shards(tensors: Iterator[Tuple[str, torch.Tensor]], out: Path, total: int) -> Dict[str, str]:
@@ -291,7 +299,7 @@ def build(vision_dir: Path, llm_dir: Path, out: Path, *, overwrite: bool = False
         raise SpliceError(f'vision donor {vision.path} has no vision_model tensors')
     with safe_open(llm.weights['model.embed_tokens.weight'], 'pt') as f:
         embed = f.get_tensor('model.embed_tokens.weight')
-        embed_rms, dtype = embed.float().pow(2).mean().sqrt().item(), embed.dtype
+        embed_rms, dtype = rms(embed), embed.dtype
         if embed.shape[1] != config.text_config.hidden_size:
             raise SpliceError(f'llm embeddings are {tuple(embed.shape)}, hidden_size is {config.text_config.hidden_size}')
         del embed

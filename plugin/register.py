@@ -1,0 +1,84 @@
+"""swift plugin: model_type `qwen3_smvl` (a spliced SmolVLM2 vision + Qwen3 checkpoint) and its template.
+
+  swift sft --external_plugins plugin/register.py --model <spliced folder> --model_type qwen3_smvl ...
+  (`--custom_register_path plugin/register.py` is the swift 3.x name of the same flag and works too)
+"""
+import os
+from pathlib import Path
+
+from swift.callbacks import callbacks_map
+from swift.callbacks.base import TrainerCallback
+from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKeys, register_model, register_model_arch
+from swift.utils import get_logger, import_external_file, is_master
+from transformers import AutoModelForImageTextToText
+
+from qwen3_smvl.splice import ARCHITECTURE
+from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
+
+TEMPLATE_TYPE = import_external_file(str(Path(__file__).with_name('template.py'))).TEMPLATE_TYPE
+MODEL_TYPE = 'qwen3_smvl'
+logger = get_logger()
+
+register_model_arch(
+    MultiModelKeys(
+        MODEL_TYPE,
+        # --freeze_llm / --freeze_aligner / --freeze_vit act on these prefixes
+        language_model=['model.text_model', 'lm_head'],
+        aligner='model.connector',
+        vision_tower='model.vision_model',
+    ))
+
+
+class Qwen3SmVLLoader(ModelLoader):
+    default_trust_remote_code = False  # plain transformers classes: no checkpoint code runs
+
+    def get_processor(self, model_dir: str, config):
+        processor = super().get_processor(model_dir, config)
+        prompt_id = token_id(processor.tokenizer, IMAGE_TOKEN)
+        if config.image_token_id != prompt_id:
+            raise ValueError(f'{model_dir}: config.image_token_id is {config.image_token_id} but the tokenizer\'s '
+                             f'{IMAGE_TOKEN} is {prompt_id}; the model would train blind. Rebuild it with '
+                             'tools/build_model.py.')
+        return processor
+
+    def get_model(self, model_dir: str, *args, **kwargs):
+        self.auto_model_cls = self.auto_model_cls or AutoModelForImageTextToText
+        return super().get_model(model_dir, *args, **kwargs)
+
+
+register_model(
+    ModelMeta(
+        MODEL_TYPE,
+        [ModelGroup([Model(model_path=None)])],
+        Qwen3SmVLLoader,
+        template=TEMPLATE_TYPE,
+        model_arch=MODEL_TYPE,
+        # transformers' save_pretrained writes the class name: match trained checkpoints too
+        architectures=[ARCHITECTURE, 'SmolVLMForConditionalGeneration'],
+        is_multimodal=True,  # without it swift ignores --freeze_vit/--freeze_aligner for a custom type
+        requires=['transformers>=5.0'],
+        tags=['vision'],
+    ))
+
+
+class TrainableParametersCallback(TrainerCallback):
+    """Writes OUTPUT_DIR/trainable_parameters.txt: every trainable tensor with its size, then the totals."""
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if not is_master():
+            return
+        model = self.trainer.model
+        rows, trainable, total = [], 0, 0
+        for name, p in model.named_parameters():
+            n = getattr(p, 'ds_numel', p.numel())  # ZeRO-3 partitions parameters: ds_numel is the full size
+            total += n
+            if p.requires_grad:
+                trainable += n
+                rows.append(f'{name}\t{tuple(getattr(p, "ds_shape", p.shape))}\t{n}')
+        os.makedirs(args.output_dir, exist_ok=True)
+        with open(os.path.join(args.output_dir, 'trainable_parameters.txt'), 'w') as f:
+            f.write('name\tshape\tparameters\n' + '\n'.join(rows) + '\n')
+            f.write(f'trainable params: {trainable} || all params: {total} || trainable%: {100 * trainable / total:.4f}\n')
+
+
+callbacks_map['trainable_parameters'] = TrainableParametersCallback

@@ -1,0 +1,139 @@
+"""swift template `qwen3_smvl`: Qwen3's chat format with SmolVLM2's image tiles inside Qwen's vision tokens.
+
+The text part is swift's own Qwen3 (hybrid thinking, hermes tool calls) template. Each image becomes one
+<|image_pad|>, which `_encode` expands with the checkpoint's own processor (SmolVLMProcessor.replace_image_token),
+so the ids equal what the checkpoint's jinja chat template plus processor produce (tests/test_template.py).
+"""
+import logging
+from typing import Any, Dict, List, Literal
+
+import torch
+from swift.agent_template import agent_template_map
+from swift.agent_template.hermes import HermesAgentTemplate
+from swift.template import MaxLengthError, Template, register_template
+from swift.template.templates.qwen import Qwen3MixedTemplateMeta
+from swift.template.template_inputs import StdTemplateInputs
+from swift.template.utils import Context, findall
+from swift.utils import get_env_args
+
+from qwen3_smvl.images import ImageError, open_image
+from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
+
+TEMPLATE_TYPE = 'qwen3_smvl'
+AGENT_TEMPLATE = 'qwen3_smvl_hermes'
+logger = logging.getLogger('qwen3_smvl')
+
+
+class Qwen3SmVLTemplate(Template):
+    placeholder_tokens = [IMAGE_TOKEN]
+    # Samples refused because their image tokens would not fit max_length, in this process. A set, since swift
+    # retries a failed encode (three times) before giving up on the sample.
+    dropped_too_long = set()
+
+    def init_processor(self, processor) -> None:
+        super().init_processor(processor)
+        if processor is None:
+            return
+        self.image_token_id = token_id(self.tokenizer, IMAGE_TOKEN)
+        # Image settings from the environment, as Qwen-VL's MAX_PIXELS: the same variables drive sft and deploy.
+        self.image_kwargs = {}
+        longest_edge = get_env_args('SMVL_LONGEST_EDGE', int, None)
+        if longest_edge:
+            self.image_kwargs['size'] = {'longest_edge': longest_edge}
+        splitting = get_env_args('SMVL_IMAGE_SPLITTING', bool, None)
+        if splitting is not None:
+            self.image_kwargs['do_image_splitting'] = splitting
+
+    def replace_tag(self, media_type: Literal['image', 'video', 'audio'], index: int,
+                    inputs: StdTemplateInputs) -> List[Context]:
+        if media_type != 'image':
+            raise ValueError(f'{TEMPLATE_TYPE} takes images only; this sample has a {media_type}')
+        return [IMAGE_TOKEN]
+
+    def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
+        # Decode (and size-check) every image first, so that a bad one names its sample instead of a stack trace.
+        for i, image in enumerate(inputs.images):
+            try:
+                if isinstance(image, str) and image.startswith(('http://', 'https://')):
+                    from swift.template.vision_utils import load_file
+                    image = load_file(image).getvalue()
+                inputs.images[i] = open_image(image)
+            except ImageError as e:
+                raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}') from None
+        super()._preprocess_inputs(inputs)
+
+    def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:
+        encoded = super()._encode(inputs)
+        if not inputs.images:
+            return encoded
+        processor = self.processor
+        image_inputs = processor.image_processor([inputs.images], return_tensors='pt', return_row_col_info=True,
+                                                 **self.image_kwargs)
+        input_ids, labels, loss_scale = encoded['input_ids'], encoded['labels'], encoded.get('loss_scale')
+        idx_list = findall(input_ids, self.image_token_id)
+        if len(idx_list) != len(inputs.images):
+            raise ValueError(f'the sample {sample_name(inputs)} has {len(idx_list)} image tags for '
+                             f'{len(inputs.images)} images')
+
+        def expansion(i: int) -> List[int]:
+            return self._tokenize(processor.replace_image_token(image_inputs, i))
+
+        input_ids, labels, loss_scale = self._extend_tokens(input_ids, labels, loss_scale, idx_list, expansion)
+        if self.max_length is not None and len(input_ids) > self.max_length:
+            # Never cut an image: tile markers and features would no longer line up. Drop the sample instead.
+            name, n_image = sample_name(inputs), input_ids.count(self.image_token_id)
+            if (name, len(input_ids)) not in self.dropped_too_long:
+                self.dropped_too_long.add((name, len(input_ids)))
+                logger.warning(f'dropping the sample {name}: {n_image} image tokens + {len(input_ids) - n_image} '
+                               f'text tokens > max_length {self.max_length} ({len(self.dropped_too_long)} dropped so '
+                               'far in this process; raise --max_length or lower SMVL_LONGEST_EDGE)')
+            raise MaxLengthError(f'image tokens would be cut by max_length {self.max_length}')
+        encoded.update(input_ids=input_ids, labels=labels, loss_scale=loss_scale,
+                       pixel_values=image_inputs['pixel_values'][0],
+                       pixel_attention_mask=image_inputs['pixel_attention_mask'][0])
+        return encoded
+
+    def _data_collator_mm_data(self, batch: List[Dict[str, Any]]) -> Dict[str, Any]:
+        # All tiles of the batch, in order, as one row: SmolVLM's merge fills image tokens block by block.
+        pixel_values = [b['pixel_values'] for b in batch if b.get('pixel_values') is not None]
+        if not pixel_values:
+            return {}
+        masks = [b['pixel_attention_mask'] for b in batch if b.get('pixel_values') is not None]
+        return {'pixel_values': torch.cat(pixel_values)[None], 'pixel_attention_mask': torch.cat(masks)[None]}
+
+    def _post_encode(self, model, inputs: Dict[str, Any]) -> Dict[str, Any]:
+        if not self.is_training or inputs.get('pixel_values') is not None:
+            return inputs
+        # A text-only batch still runs the vision tower on one blank tile (times 0): under ZeRO-3 every rank must
+        # gather the same parameters, and under DDP every trainable parameter must get a gradient.
+        base = self.get_base_model(model)
+        inputs_embeds = base.get_input_embeddings()(inputs['input_ids'])
+        size = base.config.vision_config.image_size
+        blank = inputs_embeds.new_zeros(1, 1, 3, size, size)
+        features = base.model.get_image_features(blank).pooler_output
+        return {'inputs_embeds': inputs_embeds + features.mean().to(inputs_embeds.dtype) * 0.}
+
+
+class Qwen3HermesAgentTemplate(HermesAgentTemplate):
+    """swift's hermes, without the blank line it puts before '# Tools' when there is no system prompt (Qwen3's jinja
+    has none)."""
+
+    def _format_tools(self, tools, system=None, user_message=None) -> str:
+        text = super()._format_tools(tools, system, user_message)
+        return text if system else text.lstrip('\n')
+
+
+def sample_name(inputs: StdTemplateInputs) -> str:
+    """Enough of a sample to find its dataset row: its id if the row has one, else its first user text."""
+    row_id = (inputs.extra_kwargs or {}).get('id')
+    if row_id is not None:
+        return f'id={row_id!r}'
+    for message in inputs.messages:
+        if message['role'] == 'user' and isinstance(message['content'], str):
+            return repr(message['content'][:60])
+    return '<no user text>'
+
+
+agent_template_map[AGENT_TEMPLATE] = Qwen3HermesAgentTemplate
+register_template(
+    Qwen3MixedTemplateMeta(TEMPLATE_TYPE, template_cls=Qwen3SmVLTemplate, is_thinking=True, agent_template=AGENT_TEMPLATE))

@@ -1,0 +1,78 @@
+# Knobs shared by stage1.sh and stage2.sh (sourced, not run). Every knob is an environment variable with a default.
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+[ -x "$REPO/.venv/bin/swift" ] && PATH="$REPO/.venv/bin:$PATH"
+# Passed on every call: the path args.json remembers would break once the repo moves.
+PLUGIN="$REPO/plugin/register.py"
+
+DATASET=${DATASET:-$REPO/runs/demo/data/train.jsonl}   # swift dataset ids, ModelScope ids (e.g. the_cauldron subsets) or jsonl, space-separated
+VAL_DATASET=${VAL_DATASET:-}                          # optional held-out set for eval
+MAX_STEPS=${MAX_STEPS:--1}                            # -1: run NUM_EPOCHS
+NUM_EPOCHS=${NUM_EPOCHS:-1}
+BATCH_SIZE=${BATCH_SIZE:-8}                           # per device
+GRAD_ACC=${GRAD_ACC:-1}                               # set explicitly: swift's own default is not 1
+MAX_LENGTH=${MAX_LENGTH:-2048}                        # samples whose image tokens do not fit are dropped, never cut
+WARMUP_RATIO=${WARMUP_RATIO:-0.03}
+SAVE_STEPS=${SAVE_STEPS:-500}
+EVAL_STEPS=${EVAL_STEPS:-$SAVE_STEPS}
+SAVE_TOTAL_LIMIT=${SAVE_TOTAL_LIMIT:-2}
+LOGGING_STEPS=${LOGGING_STEPS:-5}
+LOSS_SCALE=${LOSS_SCALE:-default}                     # default: loss on assistant turns only; all: the whole text (the seed's way)
+REPORT_TO=${REPORT_TO:-tensorboard}                   # tensorboard (writes the loss plot), swanlab, wandb, or several
+DEEPSPEED=${DEEPSPEED:-}                              # zero2, zero3 (or a json config); empty: plain DDP
+WORKERS=${WORKERS:-4}                                 # dataloader workers
+DATASET_NUM_PROC=${DATASET_NUM_PROC:-4}
+RESUME=${RESUME:-auto}                                # auto: latest checkpoint in OUTPUT_DIR if any; none; or a path
+SEED=${SEED:-42}
+GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
+STRICT=${STRICT:-false}                               # true: a bad sample (unreadable image, too long) stops the run
+# Read from the environment by the plugin's template (unset: the checkpoint's processor settings):
+#   SMVL_LONGEST_EDGE     resize target before tiling (SmolVLM2 upscales every image to 2048)
+#   SMVL_IMAGE_SPLITTING  false: only the global view (64 tokens per image with SmolVLM2's settings)
+# Read from the environment by swift, which then launches torchrun (unset: one process):
+#   NPROC_PER_NODE, NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT
+# No hub lookups for local paths (each swift command otherwise waits on ModelScope retries when offline).
+export USE_HF=${USE_HF:-0}
+
+if [ -z "${TORCH_DTYPE:-}" ]; then
+  TORCH_DTYPE=$(python -c 'import torch; print("bfloat16" if torch.cuda.is_available() else "float32")')
+fi
+
+# swift points OUTPUT_DIR/last-checkpoint at each checkpoint once it is completely saved.
+resume_args=()
+case "$RESUME" in
+  none) ;;
+  auto) if [ -e "$OUTPUT_DIR/last-checkpoint" ]; then
+          resume_args=(--resume_from_checkpoint "$OUTPUT_DIR/last-checkpoint")
+          echo "resuming from $(readlink -f "$OUTPUT_DIR/last-checkpoint")"
+        fi ;;
+  *) resume_args=(--resume_from_checkpoint "$RESUME") ;;
+esac
+
+deepspeed_args=()
+[ -n "$DEEPSPEED" ] && deepspeed_args=(--deepspeed "$DEEPSPEED")
+val_args=()
+[ -n "$VAL_DATASET" ] && val_args=(--val_dataset $VAL_DATASET --eval_steps "$EVAL_STEPS")
+
+common_args=(
+  --external_plugins "$PLUGIN" --check_model false  # check_model asks ModelScope whether a local folder is stale
+  --model "$MODEL" --model_type qwen3_smvl
+  --dataset $DATASET "${val_args[@]}" --split_dataset_ratio 0
+  --output_dir "$OUTPUT_DIR" --add_version false
+  --torch_dtype "$TORCH_DTYPE"
+  --max_steps "$MAX_STEPS" --num_train_epochs "$NUM_EPOCHS"
+  --per_device_train_batch_size "$BATCH_SIZE" --per_device_eval_batch_size "$BATCH_SIZE"
+  --gradient_accumulation_steps "$GRAD_ACC"
+  --max_length "$MAX_LENGTH" --loss_scale "$LOSS_SCALE" --strict "$STRICT"
+  --warmup_ratio "$WARMUP_RATIO" --lr_scheduler_type cosine
+  --save_steps "$SAVE_STEPS" --save_total_limit "$SAVE_TOTAL_LIMIT" --logging_steps "$LOGGING_STEPS"
+  --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
+  --dataloader_num_workers "$WORKERS" --dataset_num_proc "$DATASET_NUM_PROC"
+  --report_to $REPORT_TO --seed "$SEED"
+  "${deepspeed_args[@]}" "${resume_args[@]}"
+)
+
+report() {  # where the run's plot and parameter table are
+  echo "output: $OUTPUT_DIR"
+  echo "loss plot: $OUTPUT_DIR/images/train_loss.png"
+  echo "trainable parameters: $OUTPUT_DIR/trainable_parameters.txt"
+}

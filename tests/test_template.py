@@ -1,0 +1,205 @@
+"""The swift template against the checkpoint's own jinja template + processor, labels, limits and batching."""
+import json
+import logging
+
+import pytest
+import torch
+from PIL import Image
+from swift.utils import import_external_file
+
+from conftest import REPO
+
+register = import_external_file(str(REPO / 'plugin' / 'register.py'))
+template_module = import_external_file(str(REPO / 'plugin' / 'template.py'))
+
+RED = Image.new('RGB', (40, 30), (255, 0, 0))
+BLUE = Image.new('RGB', (90, 20), (0, 0, 255))
+TOOLS = [{'type': 'function', 'function': {'name': 'get_weather', 'description': '查询天气',
+                                           'parameters': {'type': 'object', 'properties': {'city': {'type': 'string'}}}}}]
+
+
+def img(text=None):
+    return {'type': 'image'} if text is None else {'type': 'text', 'text': text}
+
+
+# (swift request, the same conversation for the jinja template, images, jinja kwargs)
+CASES = {
+    'one image, thinking off': (
+        {'messages': [{'role': 'user', 'content': '<image>图中有什么？'}]},
+        [{'role': 'user', 'content': [img(), img('图中有什么？')]}], [RED], {'enable_thinking': False}),
+    'one image, thinking on': (
+        {'messages': [{'role': 'user', 'content': '<image>图中有什么？'}]},
+        [{'role': 'user', 'content': [img(), img('图中有什么？')]}], [RED], {'enable_thinking': True}),
+    'system, multi-turn, history thinking, several images per turn': (
+        {'messages': [{'role': 'system', 'content': '你是助手。'}, {'role': 'user', 'content': '<image>这是什么颜色？'},
+                      {'role': 'assistant', 'content': '<think>\n看图\n</think>\n\n红色'},
+                      {'role': 'user', 'content': '比较<image>和<image>'}]},
+        [{'role': 'system', 'content': '你是助手。'}, {'role': 'user', 'content': [img(), img('这是什么颜色？')]},
+         {'role': 'assistant', 'content': '<think>\n看图\n</think>\n\n红色'},
+         {'role': 'user', 'content': [img('比较'), img(), img('和'), img()]}], [RED, BLUE, RED], {'enable_thinking': False}),
+    'text only': (
+        {'messages': [{'role': 'user', 'content': '你好'}]},
+        [{'role': 'user', 'content': '你好'}], [], {'enable_thinking': True}),
+    'tools, tool call and tool response': (
+        {'messages': [{'role': 'user', 'content': '北京天气？'},
+                      {'role': 'tool_call', 'content': json.dumps({'name': 'get_weather', 'arguments': {'city': '北京'}},
+                                                                 ensure_ascii=False)},
+                      {'role': 'tool_response', 'content': '晴'}], 'tools': TOOLS},
+        [{'role': 'user', 'content': '北京天气？'},
+         {'role': 'assistant', 'content': '', 'tool_calls': [{'type': 'function', 'function': {
+             'name': 'get_weather', 'arguments': {'city': '北京'}}}]}, {'role': 'tool', 'content': '晴'}],
+        [], {'enable_thinking': True, 'tools': TOOLS}),
+}
+
+
+@pytest.fixture(scope='module')
+def processor(tiny_splice):
+    from swift.model import get_model_processor
+    return get_model_processor(str(tiny_splice), model_type=register.MODEL_TYPE, load_model=False)[1]
+
+
+def make_template(processor, mode='transformers', **kwargs):
+    from swift.template import get_template
+    template = get_template(processor, template_type=template_module.TEMPLATE_TYPE, **kwargs)
+    template.set_mode(mode)
+    return template
+
+
+@pytest.mark.parametrize('case', list(CASES))
+def test_swift_ids_equal_jinja_plus_processor(processor, case):
+    request, messages, images, kwargs = CASES[case]
+    request = dict(request, images=images, chat_template_kwargs={'enable_thinking': kwargs['enable_thinking']})
+    swift_ids = make_template(processor).encode(request)['input_ids']
+    text = processor.apply_chat_template(messages, add_generation_prompt=True, **kwargs)
+    jinja_ids = processor(text=[text], images=[images] if images else None)['input_ids'][0]
+    assert swift_ids == list(jinja_ids)
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    assert swift_ids.count(image_id) % processor.image_seq_len == 0
+    assert (swift_ids.count(image_id) > 0) == bool(images)
+
+
+def test_labels_only_on_the_answer(processor, tiny_splice):
+    template = make_template(processor, mode='train')
+    image = str(tiny_splice.parent / 'red.png')
+    RED.save(image)
+    encoded = template.encode({'messages': [{'role': 'user', 'content': '<image>图中的圆形是什么颜色？'},
+                                            {'role': 'assistant', 'content': '红色'}], 'images': [image]})
+    ids, labels = encoded['input_ids'], encoded['labels']
+    labelled = [t for t, lab in zip(ids, labels) if lab != -100]
+    print('labelled tokens:', repr(processor.tokenizer.decode(labelled)))
+    assert processor.tokenizer.decode(labelled) == '<think>\n\n</think>\n\n红色<|im_end|>\n'
+    assert all(lab == -100 or lab == t for t, lab in zip(ids, labels))
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    assert all(lab == -100 for t, lab in zip(ids, labels) if t == image_id)
+    assert encoded['pixel_values'].shape[1:] == (3, 32, 32)
+
+
+def test_whole_text_loss_still_skips_images(processor):
+    template = make_template(processor, mode='train', loss_scale='all')
+    encoded = template.encode({'messages': [{'role': 'user', 'content': '<image>图里是什么？'},
+                                            {'role': 'assistant', 'content': '红色'}], 'images': [RED]})
+    ids, labels = encoded['input_ids'], encoded['labels']
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    assert all(lab == -100 for t, lab in zip(ids, labels) if t == image_id)
+    labelled = processor.tokenizer.decode([t for t, lab in zip(ids, labels) if lab != -100])
+    assert '图里是什么？' in labelled and labelled.endswith('红色<|im_end|>\n')  # the prompt is learned too
+
+
+def test_sample_whose_image_would_be_cut_is_dropped_with_a_count(processor, caplog):
+    from swift.template import MaxLengthError
+    before = len(template_module.Qwen3SmVLTemplate.dropped_too_long)
+    template = make_template(processor, mode='train', max_length=40)
+    with caplog.at_level(logging.WARNING, logger='qwen3_smvl'), pytest.raises(MaxLengthError):
+        template.encode({'messages': [{'role': 'user', 'content': '<image>图里是什么？'},
+                                      {'role': 'assistant', 'content': '红色'}], 'images': [RED], 'id': 'r1'})
+    assert len(template_module.Qwen3SmVLTemplate.dropped_too_long) == before + 1  # once, though swift retries
+    assert caplog.text.count("dropping the sample id='r1'") == 1 and 'image tokens' in caplog.text
+    # truncation strategies that would cut the sequence do not cut images either
+    left = make_template(processor, mode='train', max_length=40, truncation_strategy='left')
+    with pytest.raises(MaxLengthError):
+        left.encode({'messages': [{'role': 'user', 'content': '<image>x'}, {'role': 'assistant', 'content': 'y'}],
+                     'images': [RED]})
+    # a text-only sample of the same length is the tokenizer's business, not ours
+    assert make_template(processor, mode='train', max_length=40).encode(
+        {'messages': [{'role': 'user', 'content': '你好'}, {'role': 'assistant', 'content': '你好'}]})['input_ids']
+
+
+@pytest.mark.parametrize('payload,reason', [
+    (b'\x89PNG\r\n\x1a\nnot an image', 'not a readable image'),
+    (None, 'image file not found'),
+])
+def test_bad_image_names_its_row(processor, tmp_path, payload, reason):
+    from qwen3_smvl.images import ImageError
+    path = tmp_path / 'bad.png'
+    if payload is not None:
+        path.write_bytes(payload)
+    with pytest.raises(ImageError) as err:
+        make_template(processor, mode='train').encode({
+            'messages': [{'role': 'user', 'content': '<image>图里是什么？'}, {'role': 'assistant', 'content': '红色'}],
+            'images': [str(path)], 'id': 'row-7'})
+    assert "id='row-7'" in str(err.value) and reason in str(err.value) and str(path) in str(err.value)
+
+
+def test_huge_image_refused_before_decoding(processor, tmp_path, monkeypatch):
+    import qwen3_smvl.images as images
+    monkeypatch.setattr(images, 'MAX_IMAGE_PIXELS', 100 * 100)
+    path = tmp_path / 'big.png'
+    Image.new('RGB', (200, 200)).save(path)
+    with pytest.raises(images.ImageError, match='200x200 = 40000 pixels, over the 10000-pixel limit'):
+        make_template(processor, mode='train').encode({
+            'messages': [{'role': 'user', 'content': '<image>?'}, {'role': 'assistant', 'content': '!'}],
+            'images': [str(path)]})
+
+
+def test_video_is_refused(processor):
+    with pytest.raises(ValueError, match='takes images only'):
+        make_template(processor).encode({'messages': [{'role': 'user', 'content': '<video>?'}], 'videos': ['v.mp4']})
+
+
+def test_mixed_batch_matches_single_samples(processor, tiny_splice):
+    """Images of several samples go to the model as one row of tiles: each sample must see its own."""
+    from transformers import AutoModelForImageTextToText
+    model = AutoModelForImageTextToText.from_pretrained(tiny_splice).eval()
+    template = make_template(processor, mode='train')
+    samples = [
+        {'messages': [{'role': 'user', 'content': '<image>图里是什么？'}, {'role': 'assistant', 'content': '红色'}],
+         'images': [RED]},
+        {'messages': [{'role': 'user', 'content': '你好'}, {'role': 'assistant', 'content': '你好！'}]},
+        {'messages': [{'role': 'user', 'content': '<image><image>两张图一样吗？'}, {'role': 'assistant', 'content': '不一样'}],
+         'images': [BLUE, RED]},
+    ]
+    encoded = [template.encode(s) for s in samples]
+    batch = template.data_collator(encoded)
+    assert batch['pixel_values'].shape[0] == 1
+    assert batch['pixel_values'].shape[1] == sum(e['pixel_values'].shape[0] for e in encoded if 'pixel_values' in e)
+    keys = ('input_ids', 'attention_mask', 'pixel_values', 'pixel_attention_mask')
+    with torch.no_grad():
+        batched = model(**{k: batch[k] for k in keys}).logits
+        for row, e in enumerate(encoded):
+            single = template.data_collator([e])
+            alone = model(**{k: single[k] for k in keys if k in single}).logits[0]
+            torch.testing.assert_close(batched[row, :alone.shape[0]], alone, rtol=1e-4, atol=1e-4)
+
+
+def test_text_only_training_batch_still_reaches_the_vision_tower(processor, tiny_splice):
+    """ZeRO-3 / DDP need every rank to run the same trainable parameters, images or not."""
+    from transformers import AutoModelForImageTextToText
+    model = AutoModelForImageTextToText.from_pretrained(tiny_splice)
+    template = make_template(processor, mode='train')
+    batch = template.data_collator([template.encode(
+        {'messages': [{'role': 'user', 'content': '你好'}, {'role': 'assistant', 'content': '你好！'}]})])
+    assert 'pixel_values' not in batch
+    inputs = template._post_encode(model, dict(batch))
+    out = model(inputs_embeds=inputs['inputs_embeds'], attention_mask=batch['attention_mask'], labels=batch['labels'])
+    out.loss.backward()
+    grad = model.model.connector.modality_projection.proj.weight.grad
+    assert grad is not None and torch.count_nonzero(grad) == 0  # in the graph, contributing nothing
+
+
+def test_loader_refuses_a_checkpoint_whose_image_id_is_not_the_tokenizers(splice_copy):
+    from swift.model import get_model_processor
+    config = json.loads((splice_copy / 'config.json').read_text())
+    config['image_token_id'] += 1
+    (splice_copy / 'config.json').write_text(json.dumps(config))
+    with pytest.raises(ValueError, match='would train blind'):
+        get_model_processor(str(splice_copy), model_type=register.MODEL_TYPE, load_model=False)
