@@ -23,9 +23,7 @@ test: venv
 	$(PY) -m pytest -q tests
 
 demo: venv
-	$(PY) tools/build_model.py --help >/dev/null
-	$(PY) tools/make_donors.py --preset tiny --out runs/demo/donors
-	$(PY) tools/build_model.py --vision runs/demo/donors/vision --llm runs/demo/donors/llm --out runs/demo/spliced --overwrite
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/demo.py
 
 clean:
 	rm -rf runs

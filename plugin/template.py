@@ -43,6 +43,7 @@ class Qwen3SmVLTemplate(Template):
         splitting = get_env_args('SMVL_IMAGE_SPLITTING', bool, None)
         if splitting is not None:
             self.image_kwargs['do_image_splitting'] = splitting
+        self.max_images = get_env_args('SMVL_MAX_IMAGES', int, None)  # per sample; unset: no limit
 
     def replace_tag(self, media_type: Literal['image', 'video', 'audio'], index: int,
                     inputs: StdTemplateInputs) -> List[Context]:
@@ -51,6 +52,9 @@ class Qwen3SmVLTemplate(Template):
         return [IMAGE_TOKEN]
 
     def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
+        if self.max_images is not None and len(inputs.images) > self.max_images:
+            raise ValueError(f'the sample {sample_name(inputs)} has {len(inputs.images)} images; at most '
+                             f'{self.max_images} are allowed (SMVL_MAX_IMAGES)')
         # Decode (and size-check) every image first, so that a bad one names its sample instead of a stack trace.
         for i, image in enumerate(inputs.images):
             try:

@@ -1,0 +1,40 @@
+"""Exact-match accuracy on a swift jsonl split, through swift's own inference engine and the plugin.
+
+`blank=True` swaps every image for a white one of the same size: the gap between the two accuracies is what the
+model reads off the images, the rest is what it guesses from the question.
+"""
+import json
+from pathlib import Path
+from typing import Dict, List
+
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_plugin():
+    from swift.utils import import_external_file
+    return import_external_file(str(REPO / 'plugin' / 'register.py'))
+
+
+def exact_match(model_dir, jsonl, *, blank: bool = False, max_batch_size: int = 16,
+                max_new_tokens: int = 16) -> Dict:
+    from swift.infer_engine import InferRequest, RequestConfig, TransformersEngine
+    from tqdm import tqdm
+    plugin = load_plugin()
+    rows = [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
+    engine = TransformersEngine(str(model_dir), model_type=plugin.MODEL_TYPE, max_batch_size=max_batch_size)
+    requests: List[InferRequest] = []
+    for row in rows:
+        images = [Image.new('RGB', Image.open(p).size, (255, 255, 255)) if blank else p for p in row['images']]
+        requests.append(InferRequest(messages=row['messages'][:-1], images=images))
+    config = RequestConfig(max_tokens=max_new_tokens, temperature=0)
+    responses = []
+    for start in tqdm(range(0, len(requests), max_batch_size), desc=f'eval {"blank" if blank else "images"}'):
+        batch = engine.infer(requests[start:start + max_batch_size], config, use_tqdm=False)
+        responses += [r.choices[0].message.content.strip() for r in batch]
+    answers = [row['messages'][-1]['content'] for row in rows]
+    correct = sum(r == a for r, a in zip(responses, answers))
+    return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows),
+            'examples': [{'question': row['messages'][-2]['content'], 'answer': a, 'response': r}
+                         for row, a, r in list(zip(rows, answers, responses))[:5]]}

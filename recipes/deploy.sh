@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Serve a spliced, trained or merged checkpoint as an OpenAI-compatible endpoint (/v1/chat/completions with
+# image_url parts, /v1/models) with `swift deploy`.
+#   MODEL=runs/stage2-merged bash recipes/deploy.sh
+set -euo pipefail
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+[ -x "$REPO/.venv/bin/swift" ] && PATH="$REPO/.venv/bin:$PATH"
+
+MODEL=${MODEL:-runs/stage2-merged}
+ADAPTERS=${ADAPTERS:-}                             # a LoRA checkpoint to serve on top of MODEL (transformers backend)
+BACKEND=${BACKEND:-auto}                           # vllm | transformers; auto: vllm on a GPU, transformers on a CPU
+HOST=${HOST:-127.0.0.1}
+PORT=${PORT:-8000}
+SERVED_MODEL_NAME=${SERVED_MODEL_NAME:-qwen3-smvl}
+MAX_MODEL_LEN=${MAX_MODEL_LEN:-8192}
+MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-512}
+MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
+GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
+TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
+export SMVL_MAX_IMAGES=$MAX_IMAGES
+export USE_HF=${USE_HF:-0}
+
+if [ "$BACKEND" = auto ]; then
+  BACKEND=$(python -c 'import torch; print("vllm" if torch.cuda.is_available() else "transformers")')
+fi
+backend_args=(--infer_backend "$BACKEND")
+if [ "$BACKEND" = vllm ]; then
+  backend_args+=(--vllm_max_model_len "$MAX_MODEL_LEN" --vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
+                 --vllm_tensor_parallel_size "$TENSOR_PARALLEL_SIZE"
+                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}")
+else
+  backend_args+=(--max_model_len "$MAX_MODEL_LEN")
+fi
+adapter_args=()
+[ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
+
+exec swift deploy --external_plugins "$REPO/plugin/register.py" --model "$MODEL" --model_type qwen3_smvl \
+  "${adapter_args[@]}" "${backend_args[@]}" --host "$HOST" --port "$PORT" \
+  --served_model_name "$SERVED_MODEL_NAME" --max_new_tokens "$MAX_NEW_TOKENS" "$@"

@@ -1,0 +1,146 @@
+"""The recipes, run for real: `swift sft` / `swift export` / `swift infer` on the tiny splice, on the CPU."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import REPO
+from test_splice import tensors
+
+pytestmark = pytest.mark.slow
+CONNECTOR = 'model.connector.modality_projection.proj.weight'
+
+
+def recipe_env(**overrides):
+    env = {**os.environ, 'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}', 'TORCH_DTYPE': 'float32',
+           'WORKERS': '0', 'DATASET_NUM_PROC': '1', 'BATCH_SIZE': '4', 'LOGGING_STEPS': '1'}
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+def run_recipe(name, timeout=900, **env):
+    res = subprocess.run(['bash', str(REPO / 'recipes' / name)], cwd=REPO, env=recipe_env(**env), capture_output=True,
+                         text=True, timeout=timeout)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    return res.stdout + res.stderr
+
+
+def trainable(output_dir):
+    lines = (Path(output_dir) / 'trainable_parameters.txt').read_text().splitlines()
+    names = [line.split('\t')[0] for line in lines[1:-1]]
+    count = int(lines[-1].split('trainable params: ')[1].split(' ')[0])
+    return names, count
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    from qwen3_smvl.vqa_data import make_dataset
+    return make_dataset(tmp_path_factory.mktemp('data'), train=24, test=4, size=48, text_only=4)
+
+
+@pytest.fixture(scope='module')
+def stage1(tiny_splice, data, tmp_path_factory):
+    out = tmp_path_factory.mktemp('stage1') / 'run'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4)
+    return out, log
+
+
+def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
+    out, log = stage1
+    names, count = trainable(out)
+    manifest = json.loads((tiny_splice / 'qwen3_smvl_manifest.json').read_text())
+    assert names == [CONNECTOR]
+    assert count == manifest['parameters']['connector']
+    assert f"({count / 1e6:.4f}M Trainable" in log  # swift's own model_parameter_info agrees
+    before, after = tensors(tiny_splice), tensors(out / 'last-checkpoint')
+    assert not torch.equal(before[CONNECTOR], after[CONNECTOR])
+    frozen = [k for k in before if k != CONNECTOR]
+    assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+    assert (out / 'images' / 'train_loss.png').stat().st_size > 1000
+    assert f'loss plot: {out}/images/train_loss.png' in log
+
+
+def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp_path):
+    from transformers import AutoModelForImageTextToText
+    from qwen3_smvl.check import run_self_check
+    out = tmp_path / 'lora'
+    run_recipe('stage2.sh', MODEL=stage1[0] / 'last-checkpoint', TUNER='lora', DATASET=data['train'], OUTPUT_DIR=out,
+               MAX_STEPS=2, SAVE_STEPS=2)
+    names, _ = trainable(out)
+    assert any('.lora_A.' in n for n in names)
+    assert any('connector.modules_to_save' in n for n in names)
+    assert not any('vision_model' in n for n in names)
+    merged = Path(f'{out}-merged')
+    model = AutoModelForImageTextToText.from_pretrained(merged)
+    assert not any('lora' in k for k in model.state_dict())
+    assert run_self_check(merged)['max_logit_diff_image_vs_blank'] > 1e-6
+
+
+def test_stage2_full_with_last_vision_layers(stage1, data, tmp_path):
+    out = tmp_path / 'full'
+    run_recipe('stage2.sh', MODEL=stage1[0] / 'last-checkpoint', TUNER='full', VIT_LAST_N=1, DATASET=data['train'],
+               OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2)
+    names, _ = trainable(out)
+    assert CONNECTOR in names and 'model.text_model.layers.0.mlp.down_proj.weight' in names
+    assert 'model.vision_model.encoder.layers.1.mlp.fc1.weight' in names  # the last of 2 layers
+    assert 'model.vision_model.post_layernorm.weight' in names
+    assert not any(n.startswith('model.vision_model.encoder.layers.0.') for n in names)
+    assert not any('embeddings.patch_embedding' in n for n in names)
+
+
+def test_two_processes_on_the_cpu(tiny_splice, data, tmp_path):
+    out = tmp_path / 'ddp'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=3, SAVE_STEPS=3,
+                     BATCH_SIZE=2, NPROC_PER_NODE=2, MASTER_PORT=29561)
+    assert 'world_size: 2' in log
+    assert json.loads((out / 'last-checkpoint' / 'trainer_state.json').read_text())['global_step'] == 3
+
+
+def test_deepspeed_zero3_with_mixed_text_and_image_batches(tiny_splice, data, tmp_path):
+    out = tmp_path / 'zero3'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=3, SAVE_STEPS=3,
+                     BATCH_SIZE=2, NPROC_PER_NODE=1, MASTER_PORT=29562, DEEPSPEED='zero3')
+    assert "'stage': 3" in log
+    names, count = trainable(out)
+    assert names == [CONNECTOR] and count > 0  # ds_numel: the full size under partitioning
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(tiny_splice, data, tmp_path):
+    out = tmp_path / 'resume'
+    env = dict(MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=30, SAVE_STEPS=5, BATCH_SIZE=2)
+    proc = subprocess.Popen(['bash', str(REPO / 'recipes' / 'stage1.sh')], cwd=REPO, env=recipe_env(**env),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 600
+    while not (out / 'last-checkpoint').exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = int(os.readlink(out / 'last-checkpoint').rsplit('-', 1)[1])
+    assert 0 < saved < 30
+    log = run_recipe('stage1.sh', **env)
+    assert f'resuming from {out}/checkpoint-{saved}' in log
+    state = json.loads((out / 'last-checkpoint' / 'trainer_state.json').read_text())
+    assert state['global_step'] == 30
+    steps = [h['step'] for h in state['log_history'] if 'loss' in h]
+    # one history, no step trained twice after the checkpoint: the killed run lost less than SAVE_STEPS steps
+    assert steps == list(range(1, 31))
+
+
+def test_swift_infer_answers_about_an_image(stage1, data, tmp_path):
+    result = tmp_path / 'infer.jsonl'
+    env = recipe_env()
+    res = subprocess.run(['swift', 'infer', '--external_plugins', str(REPO / 'plugin' / 'register.py'),
+                          '--model', str(stage1[0] / 'last-checkpoint'), '--infer_backend', 'transformers',
+                          '--val_dataset', str(data['test']), '--max_new_tokens', '8', '--temperature', '0',
+                          '--result_path', str(result)],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows = [json.loads(line) for line in result.read_text().splitlines()]
+    assert len(rows) == 4
+    assert all(r['images'] and isinstance(r['response'], str) and r['response'] for r in rows)

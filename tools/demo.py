@@ -1,0 +1,151 @@
+"""The main job end to end on the embedded default, on the CPU: a spliced model learns to see and answer in Chinese.
+
+  1 generate tiny donors and splice them (tools/make_donors.py, tools/build_model.py)
+  2 generate the synthetic Chinese visual QA set, with held-out images (tools/make_dataset.py)
+  3 recipes/stage1.sh (connector only), then recipes/stage2.sh
+  4 exact match on the held-out split: trained model with real images, with blank images, and the untrained splice
+  5 serve the result with recipes/deploy.sh on 127.0.0.1 and ask one question through the OpenAI API
+  6 summary
+
+Fails (exit 1) unless real images beat blank images by --margin points of accuracy.
+"""
+import argparse
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+STEPS = 6
+
+
+def step(n: int, text: str) -> None:
+    print(f'\n[{n}/{STEPS}] {text}', flush=True)
+
+
+def run(cmd, **env) -> None:
+    print('  $ ' + ' '.join(f'{k}={v}' for k, v in env.items()) + (' ' if env else '') + ' '.join(map(str, cmd)),
+          flush=True)
+    subprocess.run(list(map(str, cmd)), cwd=REPO, check=True, env={**os.environ, **{k: str(v) for k, v in env.items()}})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def ask_served_model(model_dir: Path, image: str, question: str, timeout: float = 600) -> str:
+    """Start recipes/deploy.sh, ask one question with the image as a base64 data URL, stop the server."""
+    port = free_port()
+    env = {**os.environ, 'MODEL': str(model_dir), 'BACKEND': 'transformers', 'HOST': '127.0.0.1', 'PORT': str(port),
+           'MAX_NEW_TOKENS': '16'}
+    log = open(model_dir.parent / 'deploy.log', 'w')
+    server = subprocess.Popen(['bash', 'recipes/deploy.sh'], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    try:
+        base = f'http://127.0.0.1:{port}/v1'
+        deadline = time.time() + timeout
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f'swift deploy exited ({server.returncode}); see {log.name}')
+            try:
+                urllib.request.urlopen(base + '/models', timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise TimeoutError(f'no server on port {port} after {timeout}s; see {log.name}')
+                time.sleep(1)
+        data_url = 'data:image/png;base64,' + base64.b64encode(Path(image).read_bytes()).decode()
+        body = {'model': 'qwen3-smvl', 'temperature': 0, 'max_tokens': 16, 'messages': [{'role': 'user', 'content': [
+            {'type': 'image_url', 'image_url': {'url': data_url}}, {'type': 'text', 'text': question}]}]}
+        req = urllib.request.Request(base + '/chat/completions', json.dumps(body).encode(),
+                                     {'Content-Type': 'application/json'})
+        reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
+        return reply['choices'][0]['message']['content']
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--out', type=Path, default=REPO / 'runs' / 'demo')
+    ap.add_argument('--train', type=int, default=400, help='training images')
+    ap.add_argument('--test', type=int, default=60, help='held-out images')
+    ap.add_argument('--stage1-epochs', type=int, default=4)
+    ap.add_argument('--stage2-epochs', type=int, default=4)
+    ap.add_argument('--margin', type=float, default=0.2,
+                    help='least accuracy gain of real over blank images (0.2 = 20 points)')
+    ap.add_argument('--no-serve', action='store_true', help='skip step 5')
+    args = ap.parse_args(argv)
+    out = args.out.resolve()
+    t0 = time.time()
+    recipe_env = {'WORKERS': 0, 'DATASET_NUM_PROC': 1, 'TORCH_DTYPE': 'float32', 'BATCH_SIZE': 8, 'RESUME': 'none',
+                  'SAVE_STEPS': 100000, 'LOGGING_STEPS': 10}
+
+    step(1, 'tiny donors and the splice')
+    run([sys.executable, 'tools/make_donors.py', '--preset', 'tiny', '--out', out / 'donors'])
+    run([sys.executable, 'tools/build_model.py', '--vision', out / 'donors' / 'vision', '--llm', out / 'donors' / 'llm',
+         '--out', out / 'spliced', '--overwrite'])
+
+    step(2, f'synthetic Chinese visual QA: {args.train} training images, {args.test} held-out')
+    run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test])
+    train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
+
+    step(3, 'stage 1 (connector only), then stage 2 (full)')
+    for d in ('stage1', 'stage2'):
+        subprocess.run(['rm', '-rf', str(out / d)], check=True)
+    run(['bash', 'recipes/stage1.sh'], MODEL=out / 'spliced', DATASET=train, OUTPUT_DIR=out / 'stage1',
+        NUM_EPOCHS=args.stage1_epochs, **recipe_env)
+    run(['bash', 'recipes/stage2.sh'], MODEL=out / 'stage1' / 'last-checkpoint', TUNER='full', LR='2e-4',
+        DATASET=train, OUTPUT_DIR=out / 'stage2', NUM_EPOCHS=args.stage2_epochs, **recipe_env)
+    trained = (out / 'stage2' / 'last-checkpoint').resolve()
+
+    step(4, 'exact match on the held-out images')
+    from qwen3_smvl.evaluate import exact_match
+    results = {
+        'trained, real images': exact_match(trained, test),
+        'trained, blank images': exact_match(trained, test, blank=True),
+        'untrained splice, real images': exact_match(out / 'spliced', test),
+    }
+    (out / 'accuracy.json').write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+    step(5, 'serve the trained model (recipes/deploy.sh) and ask about one held-out image')
+    if args.no_serve:
+        print('  skipped (--no-serve)')
+    else:
+        row = json.loads(test.read_text().splitlines()[0])
+        question = row['messages'][0]['content'].replace('<image>', '')
+        answer = ask_served_model(trained, row['images'][0], question)
+        print(f'  image:    {row["images"][0]}\n  question: {question}\n  answer:   {answer}  '
+              f'(expected {row["messages"][1]["content"]})')
+
+    step(6, 'summary')
+    print(f'  {"model / images":<32}{"accuracy":>10}')
+    for name, r in results.items():
+        print(f'  {name:<32}{r["accuracy"]:>10.1%}  ({r["correct"]}/{r["total"]})')
+    for d in ('stage1', 'stage2'):
+        print(f'  loss plot: {out / d / "images" / "train_loss.png"}')
+    print(f'  checkpoints: {out / "spliced"} (untrained), {trained} (trained)')
+    gain = results['trained, real images']['accuracy'] - results['trained, blank images']['accuracy']
+    print(f'  real - blank: {gain:+.1%} (required: at least {args.margin:+.0%}); {time.time() - t0:.0f}s in all')
+    if gain < args.margin:
+        print('FAIL: the images do not make enough of a difference', file=sys.stderr)
+        return 1
+    print('OK: the model reads the answers off the images')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
