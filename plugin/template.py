@@ -16,7 +16,7 @@ from swift.template.template_inputs import StdTemplateInputs
 from swift.template.utils import Context, findall
 from swift.utils import get_env_args
 
-from qwen3_smvl.images import ImageError, open_image
+from qwen3_smvl.images import ImageError, fit_within, open_image
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 
 TEMPLATE_TYPE = 'qwen3_smvl'
@@ -44,6 +44,13 @@ class Qwen3SmVLTemplate(Template):
         if splitting is not None:
             self.image_kwargs['do_image_splitting'] = splitting
         self.max_images = get_env_args('SMVL_MAX_IMAGES', int, None)  # per sample; unset: no limit
+        # SmolVLM2's processor resizes every image to longest_edge (2048: 13-17 tiles even for a 300x200 picture).
+        # By default only larger images shrink to it, so tiles follow the image's own resolution; SMVL_UPSCALE=true
+        # restores SmolVLM2's behaviour. The same default holds in sft, infer and deploy, so they see images alike.
+        self.upscale = get_env_args('SMVL_UPSCALE', bool, False)
+        if not self.upscale:
+            self.longest_edge = longest_edge or processor.image_processor.size['longest_edge']
+            self.image_kwargs['do_resize'] = False
 
     def replace_tag(self, media_type: Literal['image', 'video', 'audio'], index: int,
                     inputs: StdTemplateInputs) -> List[Context]:
@@ -64,6 +71,9 @@ class Qwen3SmVLTemplate(Template):
                 inputs.images[i] = open_image(image)
             except ImageError as e:
                 raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}') from None
+            if not self.upscale:
+                inputs.images[i] = fit_within(inputs.images[i], self.longest_edge)
+                inputs.mm_processor_kwargs['do_resize'] = False  # the same for vLLM's copy of the processor
         super()._preprocess_inputs(inputs)
 
     def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:

@@ -17,6 +17,11 @@ def load_plugin():
     return import_external_file(str(REPO / 'plugin' / 'register.py'))
 
 
+def answer_text(response: str) -> str:
+    """The answer without the (empty) thinking block that Qwen3's non-thinking mode puts before it."""
+    return response.split('</think>')[-1].strip()
+
+
 def exact_match(model_dir, jsonl, *, blank: bool = False, max_batch_size: int = 16,
                 max_new_tokens: int = 16) -> Dict:
     from swift.infer_engine import InferRequest, RequestConfig, TransformersEngine
@@ -32,7 +37,7 @@ def exact_match(model_dir, jsonl, *, blank: bool = False, max_batch_size: int = 
     responses = []
     for start in tqdm(range(0, len(requests), max_batch_size), desc=f'eval {"blank" if blank else "images"}'):
         batch = engine.infer(requests[start:start + max_batch_size], config, use_tqdm=False)
-        responses += [r.choices[0].message.content.strip() for r in batch]
+        responses += [answer_text(r.choices[0].message.content) for r in batch]
     answers = [row['messages'][-1]['content'] for row in rows]
     correct = sum(r == a for r, a in zip(responses, answers))
     return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows),

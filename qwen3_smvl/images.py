@@ -86,3 +86,12 @@ def open_image(source: ImageSource, max_pixels: int = None, max_bytes: int = Non
         raise ImageError(f'{describe(source)}: {e}') from None
     except (OSError, SyntaxError, Image.DecompressionBombError) as e:
         raise ImageError(f'{describe(source)}: not a readable image ({e})') from None
+
+
+def fit_within(image: Image.Image, longest_edge: int) -> Image.Image:
+    """Downscale so that the longest side is at most longest_edge; never upscale."""
+    width, height = image.size
+    scale = longest_edge / max(width, height)
+    if scale >= 1:
+        return image
+    return image.resize((max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.LANCZOS)

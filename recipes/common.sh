@@ -25,9 +25,11 @@ RESUME=${RESUME:-auto}                                # auto: latest checkpoint 
 SEED=${SEED:-42}
 GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
 STRICT=${STRICT:-false}                               # true: a bad sample (unreadable image, too long) stops the run
-# Read from the environment by the plugin's template (unset: the checkpoint's processor settings):
-#   SMVL_LONGEST_EDGE     resize target before tiling (SmolVLM2 upscales every image to 2048)
-#   SMVL_IMAGE_SPLITTING  false: only the global view (64 tokens per image with SmolVLM2's settings)
+# Image settings, read from the environment by the plugin's template in sft, infer and deploy alike:
+#   SMVL_LONGEST_EDGE     the largest side before tiling (default: the checkpoint's, 2048)
+#   SMVL_UPSCALE          false (default): larger images shrink to SMVL_LONGEST_EDGE, smaller ones keep their
+#                         resolution (ceil(side/512) tiles); true: SmolVLM2's resize of every image to it (13-17 tiles)
+#   SMVL_IMAGE_SPLITTING  false: only the 64-token global view
 # Read from the environment by swift, which then launches torchrun (unset: one process):
 #   NPROC_PER_NODE, NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT
 # No hub lookups for local paths (each swift command otherwise waits on ModelScope retries when offline).

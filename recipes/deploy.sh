@@ -18,6 +18,7 @@ MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
 export SMVL_MAX_IMAGES=$MAX_IMAGES
+# Image settings come from SMVL_LONGEST_EDGE, SMVL_UPSCALE, SMVL_IMAGE_SPLITTING as in training (recipes/common.sh).
 export USE_HF=${USE_HF:-0}
 
 if [ "$BACKEND" = auto ]; then

@@ -71,7 +71,7 @@ def test_swift_ids_equal_jinja_plus_processor(processor, case):
     request = dict(request, images=images, chat_template_kwargs={'enable_thinking': kwargs['enable_thinking']})
     swift_ids = make_template(processor).encode(request)['input_ids']
     text = processor.apply_chat_template(messages, add_generation_prompt=True, **kwargs)
-    jinja_ids = processor(text=[text], images=[images] if images else None)['input_ids'][0]
+    jinja_ids = processor(text=[text], images=[images] if images else None, do_resize=False)['input_ids'][0]
     assert swift_ids == list(jinja_ids)
     image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
     assert swift_ids.count(image_id) % processor.image_seq_len == 0
@@ -203,3 +203,22 @@ def test_loader_refuses_a_checkpoint_whose_image_id_is_not_the_tokenizers(splice
     (splice_copy / 'config.json').write_text(json.dumps(config))
     with pytest.raises(ValueError, match='would train blind'):
         get_model_processor(str(splice_copy), model_type=register.MODEL_TYPE, load_model=False)
+
+
+def test_image_size_policy_matches_the_processor_called_the_same_way(processor, monkeypatch):
+    """Default: a 40x30 image gets 2x2 tiles + global (its own size rounded up to tiles), the ids of the processor
+    called with do_resize=False; SMVL_UPSCALE=true: SmolVLM2's resize to longest_edge, the processor's default."""
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    request = {'messages': [{'role': 'user', 'content': '<image>图中有什么？'}], 'images': [RED]}
+    text = processor.apply_chat_template([{'role': 'user', 'content': [img(), img('图中有什么？')]}],
+                                         add_generation_prompt=True, enable_thinking=False)
+    fitted = make_template(processor).encode(request)
+    assert fitted['pixel_values'].shape[0] == 5 and fitted['input_ids'].count(image_id) == 5 * 4
+    assert fitted['input_ids'] == list(processor(text=[text], images=[[RED]], do_resize=False)['input_ids'][0])
+    big = Image.new('RGB', (400, 100))
+    tiles = make_template(processor).encode(dict(request, images=[big]))['pixel_values'].shape[0]
+    assert tiles == 4 * 1 + 1  # shrunk to the 128-pixel longest edge first: a 4x1 grid
+    monkeypatch.setenv('SMVL_UPSCALE', 'true')
+    upscaled = make_template(processor).encode(request)
+    assert upscaled['pixel_values'].shape[0] == 13 and upscaled['input_ids'].count(image_id) == 13 * 4
+    assert upscaled['input_ids'] == list(processor(text=[text], images=[[RED]])['input_ids'][0])

@@ -82,11 +82,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', type=Path, default=REPO / 'runs' / 'demo')
     ap.add_argument('--train', type=int, default=400, help='training images')
-    ap.add_argument('--test', type=int, default=60, help='held-out images')
+    ap.add_argument('--test', type=int, default=100, help='held-out images')
     ap.add_argument('--stage1-epochs', type=int, default=4)
-    ap.add_argument('--stage2-epochs', type=int, default=4)
+    ap.add_argument('--stage2-epochs', type=int, default=8)
+    # Blank images leave only the answer priors a question implies (1/4 colours, 1/3 shapes and counts, 1/2 sides:
+    # about 35%). On 100 held-out samples a difference of two such accuracies has a standard error near 7 points,
+    # so 20 points is about 3 of them: not luck, and well under the 30 points the demo reaches.
     ap.add_argument('--margin', type=float, default=0.2,
                     help='least accuracy gain of real over blank images (0.2 = 20 points)')
+    ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
     ap.add_argument('--no-serve', action='store_true', help='skip step 5')
     args = ap.parse_args(argv)
     out = args.out.resolve()
@@ -100,7 +104,8 @@ def main(argv=None) -> int:
          '--out', out / 'spliced', '--overwrite'])
 
     step(2, f'synthetic Chinese visual QA: {args.train} training images, {args.test} held-out')
-    run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test])
+    run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test,
+         '--text-only', args.text_only])
     train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
 
     step(3, 'stage 1 (connector only), then stage 2 (full)')
@@ -108,12 +113,13 @@ def main(argv=None) -> int:
         subprocess.run(['rm', '-rf', str(out / d)], check=True)
     run(['bash', 'recipes/stage1.sh'], MODEL=out / 'spliced', DATASET=train, OUTPUT_DIR=out / 'stage1',
         NUM_EPOCHS=args.stage1_epochs, **recipe_env)
-    run(['bash', 'recipes/stage2.sh'], MODEL=out / 'stage1' / 'last-checkpoint', TUNER='full', LR='2e-4',
+    # 1e-3, not the recipe's 1e-5: the tiny donor LLM is random and learns Chinese answers from scratch.
+    run(['bash', 'recipes/stage2.sh'], MODEL=out / 'stage1' / 'last-checkpoint', TUNER='full', LR='1e-3',
         DATASET=train, OUTPUT_DIR=out / 'stage2', NUM_EPOCHS=args.stage2_epochs, **recipe_env)
     trained = (out / 'stage2' / 'last-checkpoint').resolve()
 
     step(4, 'exact match on the held-out images')
-    from qwen3_smvl.evaluate import exact_match
+    from qwen3_smvl.evaluate import answer_text, exact_match
     results = {
         'trained, real images': exact_match(trained, test),
         'trained, blank images': exact_match(trained, test, blank=True),
@@ -128,8 +134,8 @@ def main(argv=None) -> int:
         row = json.loads(test.read_text().splitlines()[0])
         question = row['messages'][0]['content'].replace('<image>', '')
         answer = ask_served_model(trained, row['images'][0], question)
-        print(f'  image:    {row["images"][0]}\n  question: {question}\n  answer:   {answer}  '
-              f'(expected {row["messages"][1]["content"]})')
+        print(f'  image:    {row["images"][0]}\n  question: {question}\n  answer:   {answer_text(answer)}  '
+              f'(expected {row["messages"][1]["content"]}; raw reply {answer!r})')
 
     step(6, 'summary')
     print(f'  {"model / images":<32}{"accuracy":>10}')

@@ -1,0 +1,33 @@
+"""The synthetic Chinese VQA generator: swift jsonl, held-out images, answers drawn from the picture."""
+import hashlib
+import json
+
+from PIL import Image
+
+from qwen3_smvl.vqa_data import COLOURS, make_dataset
+
+
+def test_splits_are_swift_jsonl_with_held_out_images(tmp_path):
+    files = make_dataset(tmp_path, train=30, test=10, size=48, text_only=3)
+    train = [json.loads(line) for line in files['train'].read_text().splitlines()]
+    test = [json.loads(line) for line in files['test'].read_text().splitlines()]
+    assert len(train) == 33 and len(test) == 10
+    assert sum('images' not in r for r in train) == 3  # text-only samples mixed into training
+    for row in train + test:
+        assert [m['role'] for m in row['messages']] == ['user', 'assistant']
+        assert row['messages'][0]['content'].count('<image>') == len(row.get('images', []))
+    digest = lambda p: hashlib.sha256(Image.open(p).tobytes()).hexdigest()  # noqa: E731
+    seen = {digest(r['images'][0]) for r in train if 'images' in r}
+    assert not seen & {digest(r['images'][0]) for r in test}
+
+
+def test_colour_answers_are_in_the_picture(tmp_path):
+    files = make_dataset(tmp_path, train=40, test=0, size=48, text_only=0)
+    checked = 0
+    for row in map(json.loads, files['train'].read_text().splitlines()):
+        question, answer = row['messages'][0]['content'], row['messages'][1]['content']
+        if question.endswith('是什么颜色？'):
+            colours = set(Image.open(row['images'][0]).getdata())
+            assert COLOURS[answer] in colours
+            checked += 1
+    assert checked > 0
