@@ -41,14 +41,34 @@ def trainable(output_dir):
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
     from qwen3_smvl.vqa_data import make_dataset
-    return make_dataset(tmp_path_factory.mktemp('data'), train=24, test=4, size=48, text_only=4)
+    files = make_dataset(tmp_path_factory.mktemp('data'), train=24, test=4, size=48, text_only=4)
+    # Two bad rows the runs must survive: an unreadable image, and twelve images that cannot fit MAX_LENGTH.
+    corrupt = files['train'].parent / 'corrupt.png'
+    corrupt.write_bytes(b'\x89PNG\r\n\x1a\n truncated')
+    image = str(next((files['train'].parent / 'images' / 'train').iterdir()))
+    bad_rows = [
+        {'id': 'bad-image', 'messages': [{'role': 'user', 'content': '<image>图里是什么？'},
+                                         {'role': 'assistant', 'content': '红色'}], 'images': [str(corrupt)]},
+        {'id': 'too-long', 'messages': [{'role': 'user', 'content': '<image>' * 12 + '这些图一样吗？'},
+                                        {'role': 'assistant', 'content': '一样'}], 'images': [image] * 12},
+    ]
+    with files['train'].open('a') as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + '\n' for r in bad_rows)
+    return files
 
 
 @pytest.fixture(scope='module')
 def stage1(tiny_splice, data, tmp_path_factory):
     out = tmp_path_factory.mktemp('stage1') / 'run'
-    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4)
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4,
+                     MAX_LENGTH=300)
     return out, log
+
+
+def test_bad_rows_are_named_and_skipped(stage1):
+    _, log = stage1
+    assert "image 0 of the sample id='bad-image'" in log and 'not a readable image' in log
+    assert "dropping the sample id='too-long'" in log and '> max_length 300' in log
 
 
 def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
@@ -135,7 +155,8 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_splice, data, tmp_path
 def test_swift_infer_answers_about_an_image(stage1, data, tmp_path):
     result = tmp_path / 'infer.jsonl'
     env = recipe_env()
-    res = subprocess.run(['swift', 'infer', '--external_plugins', str(REPO / 'plugin' / 'register.py'),
+    # swift 3.x's flag name for the plugin, which swift 4 still accepts
+    res = subprocess.run(['swift', 'infer', '--custom_register_path', str(REPO / 'plugin' / 'register.py'),
                           '--model', str(stage1[0] / 'last-checkpoint'), '--infer_backend', 'transformers',
                           '--val_dataset', str(data['test']), '--max_new_tokens', '8', '--temperature', '0',
                           '--result_path', str(result)],

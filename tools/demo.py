@@ -13,8 +13,6 @@ import argparse
 import base64
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 6
+for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
+    os.environ.setdefault(var, '1')  # the demo needs no hub
 
 
 def step(n: int, text: str) -> None:
@@ -35,47 +35,17 @@ def run(cmd, **env) -> None:
     subprocess.run(list(map(str, cmd)), cwd=REPO, check=True, env={**os.environ, **{k: str(v) for k, v in env.items()}})
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
-def ask_served_model(model_dir: Path, image: str, question: str, timeout: float = 600) -> str:
-    """Start recipes/deploy.sh, ask one question with the image as a base64 data URL, stop the server."""
-    port = free_port()
-    env = {**os.environ, 'MODEL': str(model_dir), 'BACKEND': 'transformers', 'HOST': '127.0.0.1', 'PORT': str(port),
-           'MAX_NEW_TOKENS': '16'}
-    log = open(model_dir.parent / 'deploy.log', 'w')
-    server = subprocess.Popen(['bash', 'recipes/deploy.sh'], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    try:
-        base = f'http://127.0.0.1:{port}/v1'
-        deadline = time.time() + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f'swift deploy exited ({server.returncode}); see {log.name}')
-            try:
-                urllib.request.urlopen(base + '/models', timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise TimeoutError(f'no server on port {port} after {timeout}s; see {log.name}')
-                time.sleep(1)
+def ask_served_model(model_dir: Path, image: str, question: str) -> str:
+    """Serve with recipes/deploy.sh, ask one question with the image as a base64 data URL, stop the server."""
+    from qwen3_smvl.serve import served
+    with served(model_dir, model_dir.parent / 'deploy.log', MAX_NEW_TOKENS=16) as base:
         data_url = 'data:image/png;base64,' + base64.b64encode(Path(image).read_bytes()).decode()
         body = {'model': 'qwen3-smvl', 'temperature': 0, 'max_tokens': 16, 'messages': [{'role': 'user', 'content': [
             {'type': 'image_url', 'image_url': {'url': data_url}}, {'type': 'text', 'text': question}]}]}
         req = urllib.request.Request(base + '/chat/completions', json.dumps(body).encode(),
                                      {'Content-Type': 'application/json'})
         reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
-        return reply['choices'][0]['message']['content']
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
+    return reply['choices'][0]['message']['content']
 
 
 def main(argv=None) -> int:

@@ -1,0 +1,50 @@
+"""Start recipes/deploy.sh on a free local port, wait until it answers, and stop it by its PID in every outcome."""
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served(model_dir, log_file, timeout: float = 600, **env) -> Iterator[str]:
+    """Yield the base URL (http://127.0.0.1:PORT/v1) of `swift deploy` serving model_dir."""
+    port = free_port()
+    env = {**os.environ, 'MODEL': str(model_dir), 'BACKEND': 'transformers', 'HOST': '127.0.0.1',
+           'PORT': str(port), **{k: str(v) for k, v in env.items()}}
+    with open(log_file, 'w') as log:
+        server = subprocess.Popen(['bash', str(REPO / 'recipes' / 'deploy.sh')], cwd=REPO, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            base = f'http://127.0.0.1:{port}/v1'
+            deadline = time.time() + timeout
+            while True:
+                if server.poll() is not None:
+                    raise RuntimeError(f'swift deploy exited ({server.returncode}); see {log_file}')
+                try:
+                    urllib.request.urlopen(base + '/models', timeout=2)
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise TimeoutError(f'no server on port {port} after {timeout}s; see {log_file}')
+                    time.sleep(1)
+            yield base
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()

@@ -1,0 +1,47 @@
+"""Tiny benchmark folders in EvalScope's local (Hugging Face) layout, with generated images."""
+import io
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+COLOURS = {'red': (220, 30, 30), 'blue': (30, 70, 220), 'green': (30, 170, 60)}
+
+
+def png(colour) -> bytes:
+    img = Image.new('RGB', (64, 48), (255, 255, 255))
+    ImageDraw.Draw(img).ellipse((8, 8, 40, 40), fill=colour)
+    buf = io.BytesIO()
+    img.save(buf, format='PNG')
+    return buf.getvalue()
+
+
+def write_configs(root: Path, configs) -> None:
+    """README.md with the `configs:` block that tells `datasets` which files make which subset."""
+    lines = ['---', 'configs:']
+    for name, split, pattern in configs:
+        lines += [f'- config_name: {name}', '  data_files:', f'  - split: {split}', f'    path: {pattern}']
+    (root / 'README.md').write_text('\n'.join(lines + ['---', '']))
+
+
+def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3) -> Path:
+    import datasets
+    features = datasets.Features({
+        'id': datasets.Value('string'), 'question': datasets.Value('string'), 'options': datasets.Value('string'),
+        'explanation': datasets.Value('string'), 'answer': datasets.Value('string'),
+        'img_type': datasets.Value('string'), 'topic_difficulty': datasets.Value('string'),
+        'question_type': datasets.Value('string'), 'subfield': datasets.Value('string'),
+        **{f'image_{i}': datasets.Image() for i in range(1, 8)}})
+    names = list(COLOURS)
+    for subject in subjects:
+        rows = []
+        for k in range(per_subject):
+            colour = names[k % len(names)]
+            rows.append({'id': f'validation_{subject}_{k}', 'question': '<image 1> What colour is the circle?',
+                         'options': str(names), 'explanation': '', 'answer': 'ABC'[k % 3], 'img_type': "['Photos']",
+                         'topic_difficulty': 'Easy', 'question_type': 'multiple-choice', 'subfield': subject,
+                         'image_1': {'bytes': png(COLOURS[colour]), 'path': None},
+                         **{f'image_{i}': None for i in range(2, 8)}})
+        (root / subject).mkdir(parents=True, exist_ok=True)
+        datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / subject / 'validation-00000.parquet'))
+    write_configs(root, [(s, 'validation', f'{s}/validation-*') for s in subjects])
+    return root
