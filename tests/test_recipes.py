@@ -47,9 +47,9 @@ def data(tmp_path_factory):
     corrupt.write_bytes(b'\x89PNG\r\n\x1a\n truncated')
     image = str(next((files['train'].parent / 'images' / 'train').iterdir()))
     bad_rows = [
-        {'id': 'bad-image', 'messages': [{'role': 'user', 'content': '<image>图里是什么？'},
+        {'id': 'bad-image', 'messages': [{'role': 'user', 'content': '<image>这张图坏了吗？'},
                                          {'role': 'assistant', 'content': '红色'}], 'images': [str(corrupt)]},
-        {'id': 'too-long', 'messages': [{'role': 'user', 'content': '<image>' * 12 + '这些图一样吗？'},
+        {'id': 'too-long', 'messages': [{'role': 'user', 'content': '这些图一样吗？' + '<image>' * 12},
                                         {'role': 'assistant', 'content': '一样'}], 'images': [image] * 12},
     ]
     with files['train'].open('a') as f:
@@ -60,15 +60,17 @@ def data(tmp_path_factory):
 @pytest.fixture(scope='module')
 def stage1(tiny_splice, data, tmp_path_factory):
     out = tmp_path_factory.mktemp('stage1') / 'run'
+    # Every row encoded up front, so that the bad ones are met whatever the sampling order.
     log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4,
-                     MAX_LENGTH=300)
+                     MAX_LENGTH=300, LAZY_TOKENIZE='false')
     return out, log
 
 
 def test_bad_rows_are_named_and_skipped(stage1):
     _, log = stage1
-    assert "image 0 of the sample id='bad-image'" in log and 'not a readable image' in log
-    assert "dropping the sample id='too-long'" in log and '> max_length 300' in log
+    # swift keeps no extra columns, so a sample is named by its first question (and an image by its path)
+    assert "image 0 of the sample '<image>这张图坏了吗？'" in log and 'corrupt.png: not a readable image' in log
+    assert "dropping the sample '这些图一样吗？" in log and '> max_length 300' in log
 
 
 def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
