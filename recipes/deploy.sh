@@ -17,6 +17,7 @@ MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-512}
 MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
+TORCH_DTYPE=${TORCH_DTYPE:-}                       # empty: the checkpoint's (float32 for vLLM on a CPU)
 export SMVL_MAX_IMAGES=$MAX_IMAGES
 # Image settings come from SMVL_LONGEST_EDGE, SMVL_UPSCALE, SMVL_IMAGE_SPLITTING as in training (recipes/common.sh).
 export USE_HF=${USE_HF:-0}
@@ -38,10 +39,12 @@ if [ "$BACKEND" = vllm ]; then
                  --vllm_engine_kwargs "{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}")
   if ! python -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}   # GiB of KV cache on the CPU
-    backend_args+=(--vllm_enforce_eager true --torch_dtype float32)
+    backend_args+=(--vllm_enforce_eager true)
+    TORCH_DTYPE=${TORCH_DTYPE:-float32}
   fi
 fi
 [ -n "$MAX_MODEL_LEN" ] && backend_args+=(--max_model_len "$MAX_MODEL_LEN")
+[ -n "$TORCH_DTYPE" ] && backend_args+=(--torch_dtype "$TORCH_DTYPE")
 adapter_args=()
 [ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
 

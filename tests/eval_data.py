@@ -45,3 +45,26 @@ def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3) -> Pat
         datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / subject / 'validation-00000.parquet'))
     write_configs(root, [(s, 'validation', f'{s}/validation-*') for s in subjects])
     return root
+
+
+def make_mmbench_cn(root: Path, n: int = 3) -> Path:
+    """MMBench's layout (lmms-lab/MMBench), subset `cn`, split `dev`: questions and options in Chinese."""
+    import datasets
+    features = datasets.Features({
+        'index': datasets.Value('int64'), 'question': datasets.Value('string'), 'hint': datasets.Value('string'),
+        'A': datasets.Value('string'), 'B': datasets.Value('string'), 'C': datasets.Value('string'),
+        'D': datasets.Value('string'), 'answer': datasets.Value('string'), 'category': datasets.Value('string'),
+        'image': datasets.Image(), 'source': datasets.Value('string'), 'L2-category': datasets.Value('string'),
+        'comment': datasets.Value('string'), 'split': datasets.Value('string')})
+    chinese = {'red': '红色', 'blue': '蓝色', 'green': '绿色'}
+    rows = []
+    for k in range(n):
+        colour = list(COLOURS)[k % 3]
+        rows.append({'index': k, 'question': '图中圆形是什么颜色？', 'hint': 'nan', 'A': '红色', 'B': '蓝色', 'C': '绿色',
+                     'D': 'nan', 'answer': 'ABC'[list(chinese).index(colour)], 'category': 'attribute_recognition',
+                     'image': {'bytes': png(COLOURS[colour]), 'path': None}, 'source': 'generated',
+                     'L2-category': 'perception', 'comment': 'nan', 'split': 'dev'})
+    (root / 'cn').mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / 'cn' / 'dev-00000.parquet'))
+    write_configs(root, [('cn', 'dev', 'cn/dev-*')])
+    return root

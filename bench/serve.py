@@ -1,0 +1,63 @@
+"""Serving throughput at the real dimensions (random SigLIP-base + Qwen3-0.6B splice): vLLM vs transformers.
+
+For each backend: recipes/deploy.sh on 127.0.0.1, then `evalscope perf` with image requests (random 512x512
+images, fixed prompt and output lengths); prints throughput and latency side by side and the ratio vLLM/transformers.
+
+  python bench/serve.py [--model DIR] [--number 8] [--parallel 2]
+"""
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from qwen3_smvl.serve import served  # noqa: E402
+
+KEYS = {'Request throughput (req/s)': 'req/s', 'Output token throughput (tok/s)': 'out tok/s',
+        'Average latency (s)': 'latency s', 'Average time to first token (s)': 'TTFT s'}
+
+
+def perf(base: str, model_dir: Path, out: Path, number: int, parallel: int) -> dict:
+    subprocess.run([Path(sys.executable).parent / 'evalscope', 'perf', '--url', f'{base}/chat/completions',
+                    '--api', 'openai', '--model', 'qwen3-smvl', '--dataset', 'random_vl', '--image-width', '512',
+                    '--image-height', '512', '--image-num', '1', '--tokenizer-path', str(model_dir),
+                    '--min-prompt-length', '32', '--max-prompt-length', '32', '--min-tokens', '16',
+                    '--max-tokens', '16', '--number', str(number), '--parallel', str(parallel), '--outputs-dir',
+                    str(out), '--no-test-connection'], check=True, cwd=REPO, capture_output=True, text=True)
+    summary = next(out.rglob('benchmark_summary.json'))
+    data = json.loads(summary.read_text())
+    return {short: float(data[long]) for long, short in KEYS.items() if long in data}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--model', type=Path, help='a spliced checkpoint (default: real-dimension random donors, spliced)')
+    ap.add_argument('--number', type=int, default=8)
+    ap.add_argument('--parallel', type=int, default=2)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix='bench_serve_'))
+    model = args.model
+    if model is None:
+        model = work / 'spliced'
+        subprocess.run([sys.executable, 'tools/make_donors.py', '--preset', 'real', '--out', str(work / 'donors')],
+                       cwd=REPO, check=True, capture_output=True)
+        subprocess.run([sys.executable, 'tools/build_model.py', '--vision', str(work / 'donors' / 'vision'), '--llm',
+                        str(work / 'donors' / 'llm'), '--out', str(model)], cwd=REPO, check=True, capture_output=True)
+    results = {}
+    for backend in ('transformers', 'vllm'):
+        print(f'{backend} ...', flush=True)
+        with served(model, work / f'{backend}.log', BACKEND=backend, TORCH_DTYPE='float32') as base:
+            results[backend] = perf(base, model, work / backend, args.number, args.parallel)
+    columns = list(KEYS.values())
+    print(f'\n{"backend":<14}' + ''.join(f'{c:>12}' for c in columns))
+    for backend, r in results.items():
+        print(f'{backend:<14}' + ''.join(f'{r.get(c, float("nan")):>12.3f}' for c in columns))
+    ratio = results['vllm']['req/s'] / results['transformers']['req/s']
+    print(f'\nvLLM / transformers request throughput: {ratio:.2f}x')
+
+
+if __name__ == '__main__':
+    main()
