@@ -8,7 +8,6 @@ VLLM_VENV := .venv-vllm
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
-export MODELSCOPE_OFFLINE := 1
 
 .PHONY: venv vllm-venv test demo clean
 

@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from qwen3_smvl.serve import served  # noqa: E402
 
-KEYS = {'Request throughput (req/s)': 'req/s', 'Output token throughput (tok/s)': 'out tok/s',
-        'Average latency (s)': 'latency s', 'Average time to first token (s)': 'TTFT s'}
+KEYS = {'Req Throughput (req/s)': 'req/s', 'Output Throughput (tok/s)': 'out tok/s', 'Avg Latency (s)': 'latency s',
+        'Avg TTFT (ms)': 'TTFT ms', 'Failed Requests': 'failed'}
 
 
 def perf(base: str, model_dir: Path, out: Path, number: int, parallel: int) -> dict:
@@ -47,16 +47,23 @@ def main() -> None:
         subprocess.run([sys.executable, 'tools/build_model.py', '--vision', str(work / 'donors' / 'vision'), '--llm',
                         str(work / 'donors' / 'llm'), '--out', str(model)], cwd=REPO, check=True, capture_output=True)
     results = {}
-    for backend in ('transformers', 'vllm'):
-        print(f'{backend} ...', flush=True)
-        with served(model, work / f'{backend}.log', BACKEND=backend, TORCH_DTYPE='float32') as base:
-            results[backend] = perf(base, model, work / backend, args.number, args.parallel)
+    runs = {'transformers': {'BACKEND': 'transformers'}, 'vllm': {'BACKEND': 'vllm'},
+            'vllm (transformers impl)': {'BACKEND': 'vllm', 'VLLM_MODEL_IMPL': 'transformers'}}
+    for name, env in runs.items():
+        print(f'{name} ...', flush=True)
+        try:
+            with served(model, work / f'{env["BACKEND"]}-{len(results)}.log', TORCH_DTYPE='float32', **env) as base:
+                results[name] = perf(base, model, work / str(len(results)), args.number, args.parallel)
+        except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as e:
+            print(f'  {name} did not serve: {e}\n  {getattr(e, "stderr", "")[-1500:]}')
     columns = list(KEYS.values())
-    print(f'\n{"backend":<14}' + ''.join(f'{c:>12}' for c in columns))
+    print(f'\n{"backend":<26}' + ''.join(f'{c:>12}' for c in columns))
     for backend, r in results.items():
-        print(f'{backend:<14}' + ''.join(f'{r.get(c, float("nan")):>12.3f}' for c in columns))
-    ratio = results['vllm']['req/s'] / results['transformers']['req/s']
-    print(f'\nvLLM / transformers request throughput: {ratio:.2f}x')
+        print(f'{backend:<26}' + ''.join(f'{r.get(c, float("nan")):>12.3f}' for c in columns))
+    for name in results:
+        if name != 'transformers':
+            print(f'{name} / transformers request throughput: '
+                  f'{results[name]["req/s"] / results["transformers"]["req/s"]:.2f}x')
 
 
 if __name__ == '__main__':

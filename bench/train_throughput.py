@@ -134,6 +134,35 @@ def token_budget(model_dir: Path) -> None:
         print(f'{name:<44}' + ''.join(cells))
 
 
+def profile_step(model_dir: Path, data: Path) -> None:
+    """Where one stage-1 step of the recipe default goes: vision tower forward vs the rest (LLM forward+backward)."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from qwen3_smvl.images import fit_within
+    processor = AutoProcessor.from_pretrained(model_dir)
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
+    for name, p in model.named_parameters():
+        p.requires_grad = name.startswith('model.connector.')
+    row = json.loads(data.read_text().splitlines()[1])  # the 640x480 sample
+    messages = [{'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': row['messages'][0]['content']}]},
+                {'role': 'assistant', 'content': row['messages'][1]['content']}]
+    image = fit_within(Image.open(row['images'][0]).convert('RGB'), 2048)
+    inputs = processor(text=[processor.apply_chat_template(messages)], images=[[image]], do_resize=False,
+                       return_tensors='pt')
+    inputs['labels'] = inputs['input_ids'].clone()
+    for attempt in range(2):  # the first pass warms up
+        t0 = time.time()
+        with torch.no_grad():
+            model.model.get_image_features(inputs['pixel_values'], inputs['pixel_attention_mask'])
+        vision = time.time() - t0
+        t0 = time.time()
+        model(**inputs).loss.backward()
+        step = time.time() - t0
+    print(f'\none step of the recipe default ({inputs["pixel_values"].shape[1]} tiles, {inputs["input_ids"].shape[1]} '
+          f'tokens): {step:.1f}s; vision tower forward {vision:.1f}s ({100 * vision / step:.0f}%), '
+          f'LLM forward+backward and the rest {step - vision:.1f}s ({100 * (step - vision) / step:.0f}%)')
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--samples', type=int, default=3)
@@ -182,6 +211,7 @@ def main() -> None:
     print(f'\nours-same / seed (padding and loss layout alone): {results["ours-same"][0] / seed_sps:.2f}x samples/s')
     print(f'ours / seed (recipe default image settings):      {results["ours"][0] / seed_sps:.2f}x samples/s')
     token_budget(model)
+    profile_step(model, data)
 
 
 if __name__ == '__main__':

@@ -38,7 +38,7 @@ def task_config(args):
 
 def summary(work_dir: Path, model: str) -> str:
     """One screen: every subset's score and size, then each dataset's overall score."""
-    lines = [f'| dataset | subset | n | score |', '|---|---|---|---|']
+    lines = ['| dataset | subset | n | score |', '|---|---|---|---|']
     for report in sorted((work_dir / 'reports' / model).glob('*.json')):
         data = json.loads(report.read_text())
         for metric in data['metrics']:

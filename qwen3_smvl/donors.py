@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 import torch
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 from transformers import (AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig, Qwen2Tokenizer,
                           Qwen3Config, SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor)
 from transformers.models.smolvlm.video_processing_smolvlm import SmolVLMVideoProcessor

@@ -17,7 +17,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
-from transformers import AutoConfig, AutoImageProcessor, AutoTokenizer, GenerationConfig, SmolVLMConfig
+from transformers import AutoImageProcessor, AutoTokenizer, GenerationConfig, SmolVLMConfig
 
 from . import DATA_DIR
 from .check import run_self_check

@@ -18,6 +18,7 @@ MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
 TORCH_DTYPE=${TORCH_DTYPE:-}                       # empty: the checkpoint's (float32 for vLLM on a CPU)
+VLLM_MODEL_IMPL=${VLLM_MODEL_IMPL:-vllm}           # vllm: this package's native model; transformers: vLLM's generic backend
 export SMVL_MAX_IMAGES=$MAX_IMAGES
 # Image settings come from SMVL_LONGEST_EDGE, SMVL_UPSCALE, SMVL_IMAGE_SPLITTING as in training (recipes/common.sh).
 export USE_HF=${USE_HF:-0}
@@ -31,12 +32,16 @@ if [ "$BACKEND" = vllm ]; then
   if ! python -c 'import vllm' 2>/dev/null && [ -x "$REPO/.venv-vllm/bin/swift" ]; then PATH="$REPO/.venv-vllm/bin:$PATH"; fi
   # Our model registers through the vllm.general_plugins entry point; the others in that group are not needed.
   export VLLM_PLUGINS=${VLLM_PLUGINS:-qwen3_smvl}
-  # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
-  arch=$(python -c 'from qwen3_smvl.splice import ARCHITECTURE; print(ARCHITECTURE)')
+  if [ "$VLLM_MODEL_IMPL" = transformers ]; then
+    engine_kwargs='{"model_impl": "transformers"}'   # vLLM's generic wrapper around the transformers model
+  else
+    # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
+    arch=$(python -c 'from qwen3_smvl.splice import ARCHITECTURE; print(ARCHITECTURE)')
+    engine_kwargs="{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}"
+  fi
   backend_args+=(--vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
                  --vllm_tensor_parallel_size "$TENSOR_PARALLEL_SIZE"
-                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}"
-                 --vllm_engine_kwargs "{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}")
+                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}" --vllm_engine_kwargs "$engine_kwargs")
   if ! python -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}   # GiB of KV cache on the CPU
     backend_args+=(--vllm_enforce_eager true)

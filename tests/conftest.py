@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 # Nothing in the tests may wait on a hub.
-for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE', 'MODELSCOPE_OFFLINE'):
+for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
     os.environ.setdefault(var, '1')
 
 REPO = Path(__file__).resolve().parents[1]

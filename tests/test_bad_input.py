@@ -6,7 +6,7 @@ import textwrap
 import pytest
 from tokenizers import Tokenizer
 
-from qwen3_smvl.splice import MANIFEST, SpliceError, build
+from qwen3_smvl.splice import MANIFEST, build
 
 from conftest import run_tool
 

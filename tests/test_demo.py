@@ -1,10 +1,9 @@
 """The demo's whole chain at a small size (the accuracy margin itself is asserted by `make demo`)."""
 import json
-import sys
 
 import pytest
 
-from conftest import REPO, run_tool
+from conftest import run_tool
 
 pytestmark = pytest.mark.slow
 

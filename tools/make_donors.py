@@ -7,7 +7,6 @@ Qwen3-0.6B with random weights, and a tokenizer that gives Qwen's special tokens
 """
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 from qwen3_smvl.donors import make_donors
