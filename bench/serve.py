@@ -52,8 +52,9 @@ def main() -> None:
     for name, env in runs.items():
         print(f'{name} ...', flush=True)
         try:
-            with served(model, work / f'{env["BACKEND"]}-{len(results)}.log', TORCH_DTYPE='float32', **env) as base:
-                results[name] = perf(base, model, work / str(len(results)), args.number, args.parallel)
+            slug = name.replace(' ', '_').replace('(', '').replace(')', '')
+            with served(model, work / f'{slug}.log', TORCH_DTYPE='float32', MAX_MODEL_LEN=4096, **env) as base:
+                results[name] = perf(base, model, work / slug, args.number, args.parallel)
         except (RuntimeError, TimeoutError, subprocess.CalledProcessError) as e:
             print(f'  {name} did not serve: {e}\n  {getattr(e, "stderr", "")[-1500:]}')
     columns = list(KEYS.values())

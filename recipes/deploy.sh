@@ -33,7 +33,8 @@ if [ "$BACKEND" = vllm ]; then
   # Our model registers through the vllm.general_plugins entry point; the others in that group are not needed.
   export VLLM_PLUGINS=${VLLM_PLUGINS:-qwen3_smvl}
   if [ "$VLLM_MODEL_IMPL" = transformers ]; then
-    engine_kwargs='{"model_impl": "transformers"}'   # vLLM's generic wrapper around the transformers model
+    # vLLM's generic wrapper around the transformers model, which it finds by transformers' class name
+    engine_kwargs='{"model_impl": "transformers", "hf_overrides": {"architectures": ["SmolVLMForConditionalGeneration"]}}'
   else
     # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
     arch=$(python -c 'from qwen3_smvl.splice import ARCHITECTURE; print(ARCHITECTURE)')
@@ -48,7 +49,9 @@ if [ "$BACKEND" = vllm ]; then
     TORCH_DTYPE=${TORCH_DTYPE:-float32}
   fi
 fi
-[ -n "$MAX_MODEL_LEN" ] && backend_args+=(--max_model_len "$MAX_MODEL_LEN")
+if [ -n "$MAX_MODEL_LEN" ]; then
+  if [ "$BACKEND" = vllm ]; then backend_args+=(--vllm_max_model_len "$MAX_MODEL_LEN"); else backend_args+=(--max_model_len "$MAX_MODEL_LEN"); fi
+fi
 [ -n "$TORCH_DTYPE" ] && backend_args+=(--torch_dtype "$TORCH_DTYPE")
 adapter_args=()
 [ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
