@@ -73,7 +73,8 @@ class Qwen3SmVLTemplate(Template):
                 raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}') from None
             if not self.upscale:
                 inputs.images[i] = fit_within(inputs.images[i], self.longest_edge)
-                inputs.mm_processor_kwargs['do_resize'] = False  # the same for vLLM's copy of the processor
+        if inputs.images:
+            inputs.mm_processor_kwargs.update(self.image_kwargs)  # the same settings for vLLM's copy of the processor
         super()._preprocess_inputs(inputs)
 
     def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:
