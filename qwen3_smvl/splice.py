@@ -158,19 +158,16 @@ def iter_tensors(sources: Dict[str, Tuple[Path, str]]) -> Iterator[Tuple[str, to
         yield new_name, tensor
 
 
-def write_shards(tensors: Iterator[Tuple[str, torch.Tensor]], out: Path, total: int) -> Dict[str, str]:
+def write_shards(tensors: Iterator[Tuple[str, torch.Tensor]], out: Path, total: int) -> None:
     """Write safetensors shards of at most SHARD_BYTES, holding one shard in memory at a time."""
-    shards, current, size = [], {}, 0
-    weight_map = {}
-    tmp_names = []
+    written, current, size = [], {}, 0  # written: (temporary file name, tensor names) per shard
 
     def flush():
         nonlocal current, size
         if current:
-            name = f'shard-{len(tmp_names):05d}.safetensors'
+            name = f'shard-{len(written):05d}.safetensors'
             save_file(current, out / name, metadata={'format': 'pt'})
-            tmp_names.append(name)
-            shards.append(list(current))
+            written.append((name, list(current)))
             current, size = {}, 0
 
     for name, tensor in tqdm(tensors, total=total, desc='writing tensors', unit='tensor'):
@@ -180,8 +177,9 @@ def write_shards(tensors: Iterator[Tuple[str, torch.Tensor]], out: Path, total: 
         current[name] = tensor.contiguous()
         size += nbytes
     flush()
-    n = len(tmp_names)
-    for i, (tmp, names) in enumerate(zip(tmp_names, shards)):
+    n = len(written)
+    weight_map = {}
+    for i, (tmp, names) in enumerate(written):
         final = 'model.safetensors' if n == 1 else f'model-{i + 1:05d}-of-{n:05d}.safetensors'
         os.replace(out / tmp, out / final)
         weight_map.update({k: final for k in names})
@@ -189,7 +187,6 @@ def write_shards(tensors: Iterator[Tuple[str, torch.Tensor]], out: Path, total: 
         total_size = sum((out / f).stat().st_size for f in set(weight_map.values()))
         index = {'metadata': {'total_size': total_size}, 'weight_map': dict(sorted(weight_map.items()))}
         (out / 'model.safetensors.index.json').write_text(json.dumps(index, indent=2))
-    return weight_map
 
 
 def parameter_counts(config: SmolVLMConfig) -> Dict[str, int]:
@@ -215,7 +212,7 @@ def chat_template() -> str:
 def build_processor(vision: Donor, llm: Donor, config: SmolVLMConfig):
     from transformers import AutoVideoProcessor, SmolVLMProcessor
     tokenizer = AutoTokenizer.from_pretrained(llm.path, **PROCESSOR_TOKENS)
-    tokenizer.chat_template = chat_template()
+    tokenizer.chat_template = template = chat_template()
     vc = config.vision_config
     image_seq_len = (vc.image_size // vc.patch_size)**2 // config.scale_factor**2
     processor_config = vision.path / 'processor_config.json'
@@ -227,7 +224,7 @@ def build_processor(vision: Donor, llm: Donor, config: SmolVLMConfig):
         tokenizer=tokenizer,
         video_processor=AutoVideoProcessor.from_pretrained(vision.path),
         image_seq_len=image_seq_len,
-        chat_template=chat_template(),
+        chat_template=template,
     )
 
 

@@ -23,8 +23,9 @@ export SMVL_MAX_IMAGES=$MAX_IMAGES
 # Image settings come from SMVL_LONGEST_EDGE, SMVL_UPSCALE, SMVL_IMAGE_SPLITTING as in training (recipes/common.sh).
 export USE_HF=${USE_HF:-0}
 
+GPU=$(python -c 'import torch; print(int(torch.cuda.is_available()))')
 if [ "$BACKEND" = auto ]; then
-  BACKEND=$(python -c 'import torch; print("vllm" if torch.cuda.is_available() else "transformers")')
+  if [ "$GPU" = 1 ]; then BACKEND=vllm; else BACKEND=transformers; fi
 fi
 backend_args=(--infer_backend "$BACKEND")
 if [ "$BACKEND" = vllm ]; then
@@ -43,7 +44,7 @@ if [ "$BACKEND" = vllm ]; then
   backend_args+=(--vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
                  --vllm_tensor_parallel_size "$TENSOR_PARALLEL_SIZE"
                  --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}" --vllm_engine_kwargs "$engine_kwargs")
-  if ! python -c 'import torch, sys; sys.exit(not torch.cuda.is_available())'; then
+  if [ "$GPU" = 0 ]; then
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}   # GiB of KV cache on the CPU
     backend_args+=(--vllm_enforce_eager true)
     TORCH_DTYPE=${TORCH_DTYPE:-float32}
