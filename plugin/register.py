@@ -43,8 +43,19 @@ class Qwen3SmVLLoader(ModelLoader):
         return processor
 
     def get_model(self, model_dir: str, *args, **kwargs):
+        attach_deepspeed_comm()
         self.auto_model_cls = self.auto_model_cls or AutoModelForImageTextToText
         return super().get_model(model_dir, *args, **kwargs)
+
+
+def attach_deepspeed_comm() -> None:
+    """ZeRO-3's zero.Init reads the world size before it initialises deepspeed.comm: where torch.distributed is up
+    but deepspeed.comm is not (CPU ranks, set up by accelerate with gloo), attach it first, or every rank counts 1."""
+    import torch.distributed
+    from transformers.integrations import is_deepspeed_zero3_enabled
+    if is_deepspeed_zero3_enabled() and torch.distributed.is_initialized():
+        import deepspeed
+        deepspeed.comm.init_distributed(dist_backend=torch.distributed.get_backend())
 
 
 register_model(

@@ -117,16 +117,22 @@ class Qwen3SmVLTemplate(Template):
         return {'pixel_values': torch.cat(pixel_values)[None], 'pixel_attention_mask': torch.cat(masks)[None]}
 
     def _post_encode(self, model, inputs: Dict[str, Any]) -> Dict[str, Any]:
-        if not self.is_training or inputs.get('pixel_values') is not None:
+        if not self.is_training:
             return inputs
-        # A text-only batch still runs the vision tower on one blank tile (times 0): under ZeRO-3 every rank must
-        # gather the same parameters, and under DDP every trainable parameter must get a gradient.
-        base = self.get_base_model(model)
-        inputs_embeds = base.get_input_embeddings()(inputs['input_ids'])
-        size = base.config.vision_config.image_size
-        blank = inputs_embeds.new_zeros(1, 1, 3, size, size)
-        features = base.model.get_image_features(blank).pooler_output
-        return {'inputs_embeds': inputs_embeds + features.mean().to(inputs_embeds.dtype) * 0.}
+        # Embeddings and image features are merged here for every training batch (as swift's Qwen2-VL does), so every
+        # rank runs the same modules in the same order whatever its batch holds: ZeRO-3 gathers parameters in it.
+        base = self.get_base_model(model).model
+        input_ids = inputs['input_ids']
+        inputs_embeds = base.get_input_embeddings()(input_ids)
+        pixel_values = inputs.get('pixel_values')
+        if pixel_values is None:
+            # A text-only batch still runs the vision tower on one blank tile (times 0): under ZeRO-3 every rank must
+            # gather the same parameters, and under DDP every trainable parameter must get a gradient.
+            size = base.config.vision_config.image_size
+            features = base.get_image_features(inputs_embeds.new_zeros(1, 1, 3, size, size)).pooler_output
+            return {'inputs_embeds': inputs_embeds + features.mean().to(inputs_embeds.dtype) * 0.}
+        features = base.get_image_features(pixel_values, inputs.get('pixel_attention_mask')).pooler_output
+        return {'inputs_embeds': base.inputs_merger(input_ids, inputs_embeds, features.to(inputs_embeds.dtype))}
 
 
 class Qwen3HermesAgentTemplate(HermesAgentTemplate):

@@ -36,9 +36,21 @@ LAZY_TOKENIZE=${LAZY_TOKENIZE:-true}                  # true: encode rows as the
 # No hub lookups for local paths (each swift command otherwise waits on ModelScope retries when offline).
 export USE_HF=${USE_HF:-0}
 
+GPU=$(python -c 'import torch; print(int(torch.cuda.is_available()))')
 if [ -z "${TORCH_DTYPE:-}" ]; then
-  TORCH_DTYPE=$(python -c 'import torch; print("bfloat16" if torch.cuda.is_available() else "float32")')
+  if [ "$GPU" = 1 ]; then TORCH_DTYPE=bfloat16; else TORCH_DTYPE=float32; fi
 fi
+# No GPU: tell the trainer so, or accelerate sets up no process group for DeepSpeed's CPU ranks (each counts 1).
+device_args=()
+[ "$GPU" = 0 ] && device_args=(--use_cpu true)
+
+# Mixed precision follows the dtype: swift would turn fp16 AMP on for a float32 model, and DeepSpeed then refuses
+# to start on CPUs without fp16 kernels (AVX2-only). A float32 run stays float32.
+case "$TORCH_DTYPE" in
+  bfloat16) precision_args=(--bf16 true --fp16 false) ;;
+  float16) precision_args=(--fp16 true --bf16 false) ;;
+  *) precision_args=(--fp16 false --bf16 false) ;;
+esac
 
 # swift points OUTPUT_DIR/last-checkpoint at each checkpoint once it is completely saved.
 resume_args=()
@@ -61,7 +73,7 @@ common_args=(
   --model "$MODEL" --model_type qwen3_smvl
   --dataset $DATASET "${val_args[@]}" --split_dataset_ratio 0
   --output_dir "$OUTPUT_DIR" --add_version false
-  --torch_dtype "$TORCH_DTYPE"
+  --torch_dtype "$TORCH_DTYPE" "${precision_args[@]}" "${device_args[@]}"
   --max_steps "$MAX_STEPS" --num_train_epochs "$NUM_EPOCHS"
   --per_device_train_batch_size "$BATCH_SIZE" --per_device_eval_batch_size "$BATCH_SIZE"
   --gradient_accumulation_steps "$GRAD_ACC"
