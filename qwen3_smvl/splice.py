@@ -7,7 +7,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from tqdm import tqdm
 from transformers import AutoImageProcessor, AutoTokenizer, GenerationConfig, SmolVLMConfig
 
 from . import DATA_DIR
+from .atomic import atomic_folder
 from .check import run_self_check
 from .tokens import IMAGE_TOKEN, PROCESSOR_TOKENS, REQUIRED_TOKENS, missing_tokens, token_id
 
@@ -322,11 +322,8 @@ def build(vision_dir: Path, llm_dir: Path, out: Path, *, overwrite: bool = False
         yield 'model.connector.modality_projection.proj.weight', connector
         yield from iter_tensors(sources)
 
-    tmp = out.parent / f'.{out.name}.partial-{os.getpid()}'
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     t0 = time.time()
-    try:
+    with atomic_folder(out) as tmp:
         write_shards(tensors(), tmp, total=len(sources) + 1)
         config.save_pretrained(tmp)
         generation_config(llm, tokenizer).save_pretrained(tmp)
@@ -348,16 +345,6 @@ def build(vision_dir: Path, llm_dir: Path, out: Path, *, overwrite: bool = False
         }
         (tmp / 'README.md').write_text(model_card(manifest, config))
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-        if out.exists():
-            trash = out.parent / f'.{out.name}.old-{os.getpid()}'
-            os.replace(out, trash)
-            os.replace(tmp, out)
-            shutil.rmtree(trash)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return {'out': str(out), 'parameters': counts, 'write_seconds': write_time, 'write_peak_rss': write_peak,
             'seconds': time.time() - t0, 'peak_rss': peak_rss_bytes(), 'self_check': check}
 

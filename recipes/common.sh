@@ -18,6 +18,8 @@ SAVE_TOTAL_LIMIT=${SAVE_TOTAL_LIMIT:-2}
 LOGGING_STEPS=${LOGGING_STEPS:-5}
 LOSS_SCALE=${LOSS_SCALE:-default}                     # default: loss on assistant turns only; all: the whole text (the seed's way)
 REPORT_TO=${REPORT_TO:-tensorboard}                   # tensorboard (writes the loss plot), swanlab, wandb, or several
+SWANLAB_MODE=${SWANLAB_MODE:-local}                   # with swanlab: local (OUTPUT_DIR/swanlog, no login) or cloud (after `swanlab login`)
+export SWANLAB_LOG_DIR=${SWANLAB_LOG_DIR:-$OUTPUT_DIR/swanlog}
 DEEPSPEED=${DEEPSPEED:-}                              # zero2, zero3 (or a json config); empty: plain DDP
 WORKERS=${WORKERS:-4}                                 # dataloader workers
 DATASET_NUM_PROC=${DATASET_NUM_PROC:-4}
@@ -25,6 +27,11 @@ RESUME=${RESUME:-auto}                                # auto: latest checkpoint 
 SEED=${SEED:-42}
 GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
 STRICT=${STRICT:-false}                               # true: a bad sample (unreadable image, too long) stops the run
+SAMPLE_STEPS=${SAMPLE_STEPS:-200}                     # answer SAMPLE_N held-out questions every N steps (OUTPUT_DIR/samples.jsonl); 0: off
+SAMPLE_DATASET=${SAMPLE_DATASET:-}                    # a swift jsonl; default: VAL_DATASET's, else DATASET's first file
+first_dataset=${VAL_DATASET:-$DATASET}; first_dataset=${first_dataset%% *}
+if [ -z "$SAMPLE_DATASET" ] && [ -f "$first_dataset" ]; then SAMPLE_DATASET=$first_dataset; fi
+export SAMPLE_STEPS SAMPLE_DATASET SAMPLE_N=${SAMPLE_N:-4} SAMPLE_MAX_NEW_TOKENS=${SAMPLE_MAX_NEW_TOKENS:-64}
 LAZY_TOKENIZE=${LAZY_TOKENIZE:-true}                  # true: encode rows as they are fetched; false: all rows up front (bad ones dropped before step 1)
 # Image settings, read from the environment by the plugin's template in sft, infer and deploy alike:
 #   SMVL_LONGEST_EDGE     the largest side before tiling (default: the checkpoint's, 2048)
@@ -52,17 +59,29 @@ case "$TORCH_DTYPE" in
   *) precision_args=(--fp16 false --bf16 false) ;;
 esac
 
+# True when OUTPUT_DIR's last checkpoint already reached MAX_STEPS (or NUM_EPOCHS): a re-run trains nothing more.
+training_finished() {
+  [ "$RESUME" = auto ] && [ -f "$OUTPUT_DIR/last-checkpoint/trainer_state.json" ] || return 1
+  python - "$OUTPUT_DIR/last-checkpoint/trainer_state.json" "$MAX_STEPS" "$NUM_EPOCHS" <<'PY'
+import json, sys
+state, max_steps, epochs = json.load(open(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
+sys.exit(0 if (state['global_step'] >= max_steps if max_steps > 0 else state['epoch'] >= epochs - 1e-6) else 1)
+PY
+}
+
 # swift points OUTPUT_DIR/last-checkpoint at each checkpoint once it is completely saved.
 resume_args=()
 case "$RESUME" in
   none) ;;
-  auto) if [ -e "$OUTPUT_DIR/last-checkpoint" ]; then
+  auto) if [ -e "$OUTPUT_DIR/last-checkpoint" ] && ! training_finished; then
           resume_args=(--resume_from_checkpoint "$OUTPUT_DIR/last-checkpoint")
           echo "resuming from $(readlink -f "$OUTPUT_DIR/last-checkpoint")"
         fi ;;
   *) resume_args=(--resume_from_checkpoint "$RESUME") ;;
 esac
 
+callbacks=(trainable_parameters)
+[ "$SAMPLE_STEPS" -gt 0 ] && callbacks+=(sample_answers)
 deepspeed_args=()
 [ -n "$DEEPSPEED" ] && deepspeed_args=(--deepspeed "$DEEPSPEED")
 val_args=()
@@ -82,9 +101,18 @@ common_args=(
   --save_steps "$SAVE_STEPS" --save_total_limit "$SAVE_TOTAL_LIMIT" --logging_steps "$LOGGING_STEPS"
   --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
   --dataloader_num_workers "$WORKERS" --dataset_num_proc "$DATASET_NUM_PROC"
-  --report_to $REPORT_TO --seed "$SEED"
+  --report_to $REPORT_TO --swanlab_mode "$SWANLAB_MODE" --seed "$SEED" --callbacks "${callbacks[@]}"
   "${deepspeed_args[@]}" "${resume_args[@]}"
 )
+
+# swift sft, unless the run already finished (then nothing to do but what follows it)
+train() {
+  if training_finished; then
+    echo "nothing to train: $(readlink -f "$OUTPUT_DIR/last-checkpoint") already reached MAX_STEPS=$MAX_STEPS / NUM_EPOCHS=$NUM_EPOCHS"
+  else
+    swift sft "${common_args[@]}" "$@"
+  fi
+}
 
 report() {  # where the run's plot and parameter table are
   echo "output: $OUTPUT_DIR"

@@ -10,7 +10,7 @@ OUTPUT_DIR=${OUTPUT_DIR:-runs/stage1}
 LR=${LR:-1e-3}
 source "$(dirname "$0")/common.sh"
 
-swift sft "${common_args[@]}" \
+train \
   --tuner_type full --freeze_vit true --freeze_llm true --freeze_aligner false \
-  --learning_rate "$LR" --callbacks trainable_parameters "$@"
+  --learning_rate "$LR" "$@"
 report

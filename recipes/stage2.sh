@@ -35,12 +35,11 @@ case "$TUNER" in
   *) echo "TUNER must be full, lora or dora (got $TUNER)" >&2; exit 2 ;;
 esac
 
-swift sft "${common_args[@]}" "${tuner_args[@]}" --callbacks trainable_parameters "$@"
+train "${tuner_args[@]}" "$@"
 
 if [ "$TUNER" != full ]; then
-  # A standalone checkpoint that plain transformers loads (and vLLM serves).
-  swift export --external_plugins "$PLUGIN" --adapters "$OUTPUT_DIR/last-checkpoint" --merge_lora true \
-    --output_dir "$MERGED_DIR"
-  echo "merged: $MERGED_DIR"
+  # A standalone checkpoint that plain transformers loads (and vLLM serves), written atomically: a killed merge
+  # leaves no MERGED_DIR, and re-running this recipe finishes it.
+  python "$REPO/tools/merge_lora.py" --adapters "$OUTPUT_DIR/last-checkpoint" --out "$MERGED_DIR"
 fi
 report

@@ -1,4 +1,5 @@
 """The generated donors have the on-disk layout and token ids of the real ones."""
+import hashlib
 import json
 
 import pytest
@@ -6,7 +7,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
 from qwen3_smvl import DATA_DIR
-from qwen3_smvl.donors import load_preset, make_qwen_tokenizer
+from qwen3_smvl.donors import write_genuine_qwen3_tokenizer
 from qwen3_smvl.tokens import REQUIRED_TOKENS
 
 
@@ -38,14 +39,32 @@ def test_tiny_qwen_tokenizer_has_qwen_tokens_and_chat_format(tiny_donors):
     assert tok.decode(tok('图中的圆形是什么颜色？').input_ids) == '图中的圆形是什么颜色？'
 
 
-def test_real_tokenizer_gives_qwen_ids():
+def test_real_preset_tokenizer_is_qwen3s_own(tmp_path):
+    """Byte for byte the published tokenizer.json, Qwen3-0.6B's file set, and ids published for known strings."""
     published = json.loads((DATA_DIR / 'qwen3_0_6b.json').read_text())
-    tok = make_qwen_tokenizer(load_preset('real'))
+    write_genuine_qwen3_tokenizer(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['merges.txt', 'tokenizer.json', 'tokenizer_config.json',
+                                                         'vocab.json']
+    data = (tmp_path / 'tokenizer.json').read_bytes()
+    assert len(data) == 11_422_654 and hashlib.sha256(data).hexdigest() == published['tokenizer_json_sha256']
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    assert tok('Hello, world!').input_ids == [9707, 11, 1879, 0]
+    assert tok('<|im_start|>hello<|im_end|>').input_ids == [151644, 14990, 151645]
     assert len(tok) == 151669
-    for token, expected in published['added_tokens'].items():
-        assert tok.convert_tokens_to_ids(token) == expected
-    assert tok.convert_tokens_to_ids('<|image_pad|>') == 151655
-    assert tok('<|im_start|>user').input_ids[0] == 151644
+    assert {t: tok.convert_tokens_to_ids(t) for t in published['added_tokens']} == published['added_tokens']
+    assert tok.chat_template == (DATA_DIR / 'qwen3_chat_template.jinja').read_text()
+    assert tok.decode(tok('图中的圆形是什么颜色？').input_ids) == '图中的圆形是什么颜色？'
+
+
+def test_vision_donor_has_smolvlm2s_file_set(tiny_donors):
+    files = {p.name for p in (tiny_donors / 'vision').iterdir()}
+    assert {'config.json', 'generation_config.json', 'model.safetensors', 'chat_template.json', 'processor_config.json',
+            'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.json', 'merges.txt',
+            'special_tokens_map.json', 'added_tokens.json'} <= files
+    processor = AutoProcessor.from_pretrained(tiny_donors / 'vision')
+    text = processor.apply_chat_template([{'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': 'Hi'}]}],
+                                         add_generation_prompt=True)
+    assert text == '<|im_start|>User:<image>Hi<end_of_utterance>\nAssistant:'
 
 
 @pytest.mark.parametrize('name', ['smolvlm2_256m_video_instruct.json', 'qwen3_0_6b.json'])

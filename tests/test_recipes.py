@@ -1,6 +1,7 @@
 """The recipes, run for real: `swift sft` / `swift export` / `swift infer` on the tiny splice, on the CPU."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,8 +63,12 @@ def stage1(tiny_splice, data, tmp_path_factory):
     out = tmp_path_factory.mktemp('stage1') / 'run'
     # Every row encoded up front, so that the bad ones are met whatever the sampling order.
     log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4,
-                     MAX_LENGTH=300, LAZY_TOKENIZE='false')
+                     MAX_LENGTH=300, LAZY_TOKENIZE='false', **STAGE1_SAMPLING)
     return out, log
+
+
+# The stage-1 fixture answers sample questions every 2 steps and reports to TensorBoard and SwanLab (offline).
+STAGE1_SAMPLING = dict(SAMPLE_STEPS=2, SAMPLE_N=3, SAMPLE_MAX_NEW_TOKENS=6, REPORT_TO='tensorboard swanlab')
 
 
 def test_bad_rows_are_named_and_skipped(stage1):
@@ -88,6 +93,48 @@ def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
     assert f'loss plot: {out}/images/train_loss.png' in log
 
 
+def test_sample_answers_are_written_and_tracked(stage1, data):
+    out, log = stage1
+    rows = [json.loads(line) for line in (out / 'samples.jsonl').read_text().splitlines()]
+    assert [r['step'] for r in rows] == [2, 2, 2, 4, 4, 4]
+    first = [json.loads(line) for line in data['train'].read_text().splitlines() if 'images' in line][:3]
+    assert [r['id'] for r in rows[:3]] == [r['id'] for r in first]  # the first image rows of the data, in order
+    assert all(r['images'] and r['question'].startswith('<image>') and r['expected'] for r in rows)
+    assert all(isinstance(r['answer'], str) and r['answer'] for r in rows)
+    assert 'sample answers at step 4:' in log and 'of training (' in log
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    tags = {}
+    for events in (out / 'runs').iterdir():
+        acc = EventAccumulator(str(events), size_guidance={'tensors': 0, 'images': 0}).Reload()
+        tags.update({t: acc for t in acc.Tags()['tensors'] + acc.Tags()['images']})
+    assert 'samples/answers/text_summary' in tags and 'samples/row0_image0' in tags
+    steps = [e.step for e in tags['samples/answers/text_summary'].Tensors('samples/answers/text_summary')]
+    assert steps == [2, 4]
+    # SwanLab, offline: the loss curve and the answers are in its local log
+    logged = [json.loads(line)['data'] for f in (out / 'swanlog').glob('run-*/logs/*/*.log')
+              for line in f.read_text().splitlines()]
+    history = json.loads((out / 'last-checkpoint' / 'trainer_state.json').read_text())['log_history']
+    losses = [h['loss'] for h in history if 'loss' in h]
+    assert len(losses) == 4 and all(any(isinstance(v, float) and abs(v - loss) < 1e-6 for v in logged)
+                                    for loss in losses)
+    answers = [v for v in logged if isinstance(v, list) and v and isinstance(v[0], str) and ' -> ' in v[0]]
+    assert len(answers) == 2 and answers[0][0].startswith(rows[0]['question'])
+
+
+def test_sample_answers_do_not_change_training(stage1, tiny_splice, data, tmp_path):
+    out = tmp_path / 'no-samples'
+    run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4,
+               MAX_LENGTH=300, LAZY_TOKENIZE='false', SAMPLE_STEPS=0)
+    assert not (out / 'samples.jsonl').exists()
+
+    def curve(run):
+        history = json.loads((run / 'last-checkpoint' / 'trainer_state.json').read_text())['log_history']
+        return [(h['loss'], h['grad_norm']) for h in history if 'loss' in h]
+
+    assert curve(out) == curve(stage1[0]) and len(curve(out)) == 4  # to the last digit swift logs
+    assert torch.equal(tensors(out / 'last-checkpoint')[CONNECTOR], tensors(stage1[0] / 'last-checkpoint')[CONNECTOR])
+
+
 def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp_path):
     from transformers import AutoModelForImageTextToText
     from qwen3_smvl.check import run_self_check
@@ -102,6 +149,23 @@ def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp
     model = AutoModelForImageTextToText.from_pretrained(merged)
     assert not any('lora' in k for k in model.state_dict())
     assert run_self_check(merged)['max_logit_diff_image_vs_blank'] > 1e-6
+
+    # SIGKILL inside the merge's write: no MERGED_DIR appears; re-running the recipe trains nothing and finishes it.
+    shutil.rmtree(merged)
+    proc = subprocess.Popen([sys.executable, 'tools/merge_lora.py', '--adapters', str(out / 'last-checkpoint'),
+                             '--out', str(merged)], cwd=REPO, env=recipe_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while proc.poll() is None and time.time() < deadline and not list(tmp_path.glob('.lora-merged.partial-*/*')):
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL
+    assert not merged.exists() and list(tmp_path.glob('.lora-merged.partial-*/*'))  # only the hidden, partial one
+    log = run_recipe('stage2.sh', MODEL=stage1[0] / 'last-checkpoint', TUNER='lora', DATASET=data['train'],
+                     OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2)
+    assert 'nothing to train' in log and f'merged: {merged}' in log
+    assert run_self_check(merged)['max_logit_diff_image_vs_blank'] > 1e-6
+    assert not list(tmp_path.glob('.lora-merged.*'))  # the killed run's partial folder is gone
 
 
 def test_stage2_full_with_last_vision_layers(stage1, data, tmp_path):
@@ -158,6 +222,10 @@ def test_killed_run_resumes_from_its_last_checkpoint(tiny_splice, data, tmp_path
     steps = [h['step'] for h in state['log_history'] if 'loss' in h]
     # one history, no step trained twice after the checkpoint: the killed run lost less than SAVE_STEPS steps
     assert steps == list(range(1, 31))
+    # the finished run, re-run: nothing to train, no checkpoint-31
+    log = run_recipe('stage1.sh', **env)
+    assert 'nothing to train' in log and 'resuming from' not in log
+    assert json.loads((out / 'last-checkpoint' / 'trainer_state.json').read_text())['global_step'] == 30
 
 
 def test_swift_infer_answers_about_an_image(stage1, data, tmp_path):

@@ -7,7 +7,7 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer, SmolVLMImageProcessor
 
 from qwen3_smvl import DATA_DIR
-from qwen3_smvl.donors import load_preset, make_qwen_tokenizer
+from qwen3_smvl.donors import genuine_qwen3_tokenizer_files, load_preset
 from qwen3_smvl.splice import ARCHITECTURE, MANIFEST, parameter_counts, splice_config
 
 from conftest import run_tool
@@ -138,7 +138,8 @@ def test_real_preprocessor_settings_give_1088_image_tokens(tiny_splice):
 def test_real_dimensions_parameter_counts():
     """The seed article's 'trainable params: 12.00M || all params: 662.87M' (units of 2**20), exactly."""
     preset = load_preset('real')
-    config = splice_config(preset['smolvlm']['config'], preset['qwen3']['config'], make_qwen_tokenizer(preset))
+    config = splice_config(preset['smolvlm']['config'], preset['qwen3']['config'],
+                           AutoTokenizer.from_pretrained(genuine_qwen3_tokenizer_files()))
     counts = parameter_counts(config)
     assert counts['connector'] == 12_582_912 == 768 * 16 * 1024
     assert counts['total'] == 695_065_856
