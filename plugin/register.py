@@ -12,6 +12,7 @@ from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKey
 from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
 
+from qwen3_smvl.bad_rows import BadRowsCallback
 from qwen3_smvl.processor import load_processor
 from qwen3_smvl.sample_answers import SampleAnswersCallback
 from qwen3_smvl.splice import ARCHITECTURE
@@ -96,3 +97,4 @@ class TrainableParametersCallback(TrainerCallback):
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback
+callbacks_map['bad_rows'] = BadRowsCallback

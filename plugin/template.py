@@ -16,12 +16,21 @@ from swift.template.template_inputs import StdTemplateInputs
 from swift.template.utils import Context, findall
 from swift.utils import get_env_args
 
+from qwen3_smvl import bad_rows
 from qwen3_smvl.images import ImageError, fit_within, open_image
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 
 TEMPLATE_TYPE = 'qwen3_smvl'
 AGENT_TEMPLATE = 'qwen3_smvl_hermes'
 logger = logging.getLogger('qwen3_smvl')
+
+
+class BadSampleError(ValueError):
+    """A row that cannot be trained on; `cause` says why in a few words."""
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
 
 
 class Qwen3SmVLTemplate(Template):
@@ -58,7 +67,24 @@ class Qwen3SmVLTemplate(Template):
             raise ValueError(f'{TEMPLATE_TYPE} takes images only; this sample has a {media_type}')
         return [IMAGE_TOKEN]
 
+    def encode(self, inputs, *args, **kwargs):
+        try:
+            return super().encode(inputs, *args, **kwargs)
+        except Exception as e:
+            if self.is_training:  # one line per bad row, and its cause counted (qwen3_smvl/bad_rows.py)
+                too_long = isinstance(e, MaxLengthError)  # already logged with its token counts in _encode
+                cause = 'too long for MAX_LENGTH' if too_long else getattr(e, 'cause', type(e).__name__)
+                bad_rows.record(row_name(inputs), cause, str(e), log=not too_long)
+            raise
+
     def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
+        if self.is_training and any(m['role'] == 'assistant' and not (m['content'] or '').strip()
+                                    for m in inputs.messages):
+            raise BadSampleError(f'the sample {sample_name(inputs)} has an empty assistant turn', 'empty assistant turn')
+        tags = sum(m['content'].count('<image>') for m in inputs.messages if isinstance(m['content'], str))
+        if tags > len(inputs.images):  # swift would keep the extra tags as text
+            raise BadSampleError(f'the sample {sample_name(inputs)} has {tags} <image> tags for {len(inputs.images)} '
+                                 'images', 'image tags do not match images')
         if self.max_images is not None and len(inputs.images) > self.max_images:
             raise ValueError(f'the sample {sample_name(inputs)} has {len(inputs.images)} images; at most '
                              f'{self.max_images} are allowed (SMVL_MAX_IMAGES)')
@@ -70,7 +96,7 @@ class Qwen3SmVLTemplate(Template):
                     image = load_file(image).getvalue()
                 inputs.images[i] = open_image(image)
             except ImageError as e:
-                raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}') from None
+                raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
             if not self.upscale:
                 inputs.images[i] = fit_within(inputs.images[i], self.longest_edge)
         if inputs.images:
@@ -87,8 +113,8 @@ class Qwen3SmVLTemplate(Template):
         input_ids, labels, loss_scale = encoded['input_ids'], encoded['labels'], encoded.get('loss_scale')
         idx_list = findall(input_ids, self.image_token_id)
         if len(idx_list) != len(inputs.images):
-            raise ValueError(f'the sample {sample_name(inputs)} has {len(idx_list)} image tags for '
-                             f'{len(inputs.images)} images')
+            raise BadSampleError(f'the sample {sample_name(inputs)} has {len(idx_list)} image tags for '
+                                 f'{len(inputs.images)} images', 'image tags do not match images')
 
         def expansion(i: int) -> List[int]:
             return self._tokenize(processor.replace_image_token(image_inputs, i))
@@ -101,7 +127,7 @@ class Qwen3SmVLTemplate(Template):
                 self.dropped_too_long.add((name, len(input_ids)))
                 logger.warning(f'dropping the sample {name}: {n_image} image tokens + {len(input_ids) - n_image} '
                                f'text tokens > max_length {self.max_length} ({len(self.dropped_too_long)} dropped so '
-                               'far in this process; raise --max_length or lower SMVL_LONGEST_EDGE)')
+                               'far in this process; raise MAX_LENGTH (--max_length) or lower SMVL_LONGEST_EDGE)')
             raise MaxLengthError(f'image tokens would be cut by max_length {self.max_length}')
         encoded.update(input_ids=input_ids, labels=labels, loss_scale=loss_scale,
                        pixel_values=image_inputs['pixel_values'][0],
@@ -153,6 +179,18 @@ def sample_name(inputs: StdTemplateInputs) -> str:
         if message['role'] == 'user' and isinstance(message['content'], str):
             return repr(message['content'][:60])
     return '<no user text>'
+
+
+def row_name(row) -> str:
+    """A dataset row (dict or StdTemplateInputs) named by its id, else its first question and first image."""
+    get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
+    row_id = get('id') if isinstance(row, dict) else (row.extra_kwargs or {}).get('id')
+    if row_id is not None:
+        return f'id={row_id!r}'
+    question = next((m['content'] for m in get('messages') or [] if m['role'] == 'user'), '')
+    images = get('images') or []
+    image = images[0] if images and isinstance(images[0], str) else ''
+    return repr(str(question)[:60]) + (f' ({image})' if image else '')
 
 
 agent_template_map[AGENT_TEMPLATE] = Qwen3HermesAgentTemplate

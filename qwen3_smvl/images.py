@@ -20,7 +20,11 @@ ImageSource = Union[str, bytes, Path, Image.Image, dict]
 
 
 class ImageError(ValueError):
-    """An image that cannot or must not be used; the message says which and why."""
+    """An image that cannot or must not be used; the message says which and why, `cause` says it in a few words."""
+
+    def __init__(self, message: str, cause: str = 'unreadable image'):
+        super().__init__(message)
+        self.cause = cause
 
 
 def describe(source: ImageSource) -> str:
@@ -44,7 +48,7 @@ def read_bytes(source: ImageSource, max_bytes: int) -> bytes:
         if ';base64' not in header:
             raise ImageError('data URL is not base64-encoded')
         if len(payload) * 3 // 4 > max_bytes:
-            raise ImageError(f'image is over {max_bytes} bytes')
+            raise ImageError(f'image is over {max_bytes} bytes', 'image too large')
         try:
             data = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError) as e:
@@ -52,14 +56,15 @@ def read_bytes(source: ImageSource, max_bytes: int) -> bytes:
     elif isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         if not path.is_file():
-            raise ImageError('image file not found')
+            raise ImageError('image file not found', 'missing image file')
         if path.stat().st_size > max_bytes:
-            raise ImageError(f'image file is {path.stat().st_size} bytes, over the {max_bytes}-byte limit')
+            raise ImageError(f'image file is {path.stat().st_size} bytes, over the {max_bytes}-byte limit',
+                             'image too large')
         data = path.read_bytes()
     else:
         raise ImageError(f'unsupported image source type {type(source).__name__}')
     if len(data) > max_bytes:
-        raise ImageError(f'image is {len(data)} bytes, over the {max_bytes}-byte limit')
+        raise ImageError(f'image is {len(data)} bytes, over the {max_bytes}-byte limit', 'image too large')
     return data
 
 
@@ -74,7 +79,8 @@ def open_image(source: ImageSource, max_pixels: int = None, max_bytes: int = Non
             image = Image.open(io.BytesIO(read_bytes(source, max_bytes)))  # reads the header only
         width, height = image.size
         if width * height > max_pixels:
-            raise ImageError(f'image is {width}x{height} = {width * height} pixels, over the {max_pixels}-pixel limit')
+            raise ImageError(f'image is {width}x{height} = {width * height} pixels, over the {max_pixels}-pixel limit',
+                             'image too large')
         if width < 1 or height < 1:
             raise ImageError(f'image is {width}x{height}')
         try:
@@ -83,8 +89,10 @@ def open_image(source: ImageSource, max_pixels: int = None, max_bytes: int = Non
             raise ImageError(f'corrupt or truncated image: {e}') from e
         return image if image.mode == 'RGB' else image.convert('RGB')
     except ImageError as e:
-        raise ImageError(f'{describe(source)}: {e}') from None
-    except (OSError, SyntaxError, Image.DecompressionBombError) as e:
+        raise ImageError(f'{describe(source)}: {e}', e.cause) from None
+    except Image.DecompressionBombError as e:  # PIL's own bound, met while reading the header
+        raise ImageError(f'{describe(source)}: {e}', 'image too large') from None
+    except (OSError, SyntaxError) as e:
         raise ImageError(f'{describe(source)}: not a readable image ({e})') from None
 
 

@@ -80,7 +80,10 @@ case "$RESUME" in
   *) resume_args=(--resume_from_checkpoint "$RESUME") ;;
 esac
 
-callbacks=(trainable_parameters)
+# Rows the template refuses are listed here (one line each) and counted by cause before and after training.
+export SMVL_BAD_ROWS=$OUTPUT_DIR/bad_rows.jsonl
+mkdir -p "$OUTPUT_DIR" && rm -f "$SMVL_BAD_ROWS"
+callbacks=(trainable_parameters bad_rows)
 [ "$SAMPLE_STEPS" -gt 0 ] && callbacks+=(sample_answers)
 deepspeed_args=()
 [ -n "$DEEPSPEED" ] && deepspeed_args=(--deepspeed "$DEEPSPEED")

@@ -78,6 +78,54 @@ def test_bad_rows_are_named_and_skipped(stage1):
     assert "dropping the sample '这些图一样吗？" in log and '> max_length 300' in log
 
 
+def huge_png_header(path, side=30000):
+    """A PNG whose header says side x side (too many pixels to decode): what the size check must refuse unread."""
+    import struct
+    import zlib
+    ihdr = struct.pack('>IIBBBBB', side, side, 8, 2, 0, 0, 0)
+    chunk = lambda kind, body: struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IEND', b''))
+
+
+def test_stage1_over_200_rows_with_bad_ones(tiny_splice, tmp_path):
+    """10% bad rows of seven kinds: the run finishes on exactly the 180 good rows, one line per bad row, a count."""
+    from qwen3_smvl.vqa_data import make_dataset
+    files = make_dataset(tmp_path / 'data', train=176, test=1, size=48, text_only=4)
+    image = str(next((tmp_path / 'data' / 'images' / 'train').iterdir()))
+    (tmp_path / 'zero.png').write_bytes(b'')
+    (tmp_path / 'truncated.png').write_bytes(Path(image).read_bytes()[:60])
+    huge_png_header(tmp_path / 'huge.png')
+
+    def row(k, question, images, answer='红色'):
+        return {'messages': [{'role': 'user', 'content': question}, {'role': 'assistant', 'content': answer}],
+                'images': images}
+
+    bad = {
+        'missing image file': [row(k, f'<image>缺图{k}？', [str(tmp_path / f'missing-{k}.png')]) for k in range(3)],
+        'unreadable image': [row(k, f'<image>坏图{k}？', [str(tmp_path / name)]) for k, name in
+                             enumerate(['truncated.png', 'zero.png', 'truncated.png'])],
+        'image too large': [row(k, f'<image>大图{k}？', [str(tmp_path / 'huge.png')]) for k in range(3)],
+        'too long for MAX_LENGTH': [row(k, f'长{k}' + '<image>' * 12, [image] * 12) for k in range(3)],
+        'empty assistant turn': [row(k, f'<image>空答{k}？', [image], answer='') for k in range(3)],
+        'image tags do not match images': [row(k, f'<image><image>多标签{k}？', [image]) for k in range(3)],
+        'unreadable image ': [row(k, f'<image>零字节{k}？', [str(tmp_path / 'zero.png')]) for k in range(2)],
+    }
+    with files['train'].open('a') as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + '\n' for rows in bad.values() for r in rows)
+    out = tmp_path / 'run'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=files['train'], OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2,
+                     MAX_LENGTH=300, LAZY_TOKENIZE='false', SAMPLE_STEPS=0)
+    assert len(files['train'].read_text().splitlines()) == 200
+    assert 'num_rows: 180\n' in log  # encoded up front: exactly the good rows are trained on
+    lines = [line for line in log.splitlines() if 'bad row ' in line or 'dropping the sample' in line]
+    assert len(lines) == 20, lines
+    expected = {'unreadable image': 5, 'missing image file': 3, 'image too large': 3, 'too long for MAX_LENGTH': 3,
+                'empty assistant turn': 3, 'image tags do not match images': 3}
+    summary = next(line for line in log.splitlines() if 'before training: 20 bad rows dropped: ' in line)
+    assert all(f'{cause} {n}' in summary for cause, n in expected.items()), summary
+    assert len((out / 'bad_rows.jsonl').read_text().splitlines()) == 20
+
+
 def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
     out, log = stage1
     names, count = trainable(out)
