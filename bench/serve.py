@@ -14,6 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from qwen3_smvl.donors import make_splice  # noqa: E402
 from qwen3_smvl.serve import served  # noqa: E402
 
 KEYS = {'Req Throughput (req/s)': 'req/s', 'Output Throughput (tok/s)': 'out tok/s', 'Avg Latency (s)': 'latency s',
@@ -39,13 +40,7 @@ def main() -> None:
     ap.add_argument('--parallel', type=int, default=2)
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix='bench_serve_'))
-    model = args.model
-    if model is None:
-        model = work / 'spliced'
-        subprocess.run([sys.executable, 'tools/make_donors.py', '--preset', 'real', '--out', str(work / 'donors')],
-                       cwd=REPO, check=True, capture_output=True)
-        subprocess.run([sys.executable, 'tools/build_model.py', '--vision', str(work / 'donors' / 'vision'), '--llm',
-                        str(work / 'donors' / 'llm'), '--out', str(model)], cwd=REPO, check=True, capture_output=True)
+    model = args.model or make_splice('real', work)
     results = {}
     runs = {'transformers': {'BACKEND': 'transformers'}, 'vllm': {'BACKEND': 'vllm'},
             'vllm (transformers impl)': {'BACKEND': 'vllm', 'VLLM_MODEL_IMPL': 'transformers'}}

@@ -198,6 +198,7 @@ def main() -> None:
             **env, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out), 'MAX_STEPS': str(args.samples),
             'BATCH_SIZE': '1', 'TORCH_DTYPE': 'float32', 'WORKERS': '0', 'DATASET_NUM_PROC': '1', 'RESUME': 'none',
             'SAVE_STEPS': '100000', 'REPORT_TO': 'none', 'GRADIENT_CHECKPOINTING': 'false', 'WARMUP_RATIO': '0',
+            'SAMPLE_STEPS': '0',
             'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'})
         log = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
         runtime = float(next(h['train_runtime'] for h in log if 'train_runtime' in h))

@@ -4,6 +4,7 @@
   (`--custom_register_path plugin/register.py` is the swift 3.x name of the same flag and works too)
 """
 import os
+import sys
 from pathlib import Path
 
 from swift.callbacks import callbacks_map
@@ -94,6 +95,10 @@ class TrainableParametersCallback(TrainerCallback):
             f.write('name\tshape\tparameters\n' + '\n'.join(rows) + '\n')
             f.write(f'trainable params: {trainable} || all params: {total} || trainable%: {100 * trainable / total:.4f}\n')
 
+
+if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: limits for untrusted callers
+    from qwen3_smvl import serving_limits
+    serving_limits.apply(sys.modules['swift.pipelines.infer.deploy'])
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback

@@ -5,6 +5,7 @@ The text part is swift's own Qwen3 (hybrid thinking, hermes tool calls) template
 so the ids equal what the checkpoint's jinja chat template plus processor produce (tests/test_template.py).
 """
 import logging
+import os
 from typing import Any, Dict, List, Literal
 
 import torch
@@ -14,7 +15,7 @@ from swift.template import MaxLengthError, Template, register_template
 from swift.template.templates.qwen import Qwen3MixedTemplateMeta
 from swift.template.template_inputs import StdTemplateInputs
 from swift.template.utils import Context, findall
-from swift.utils import get_env_args
+from swift.utils import SafeMediaPath, get_env_args
 
 from qwen3_smvl import bad_rows
 from qwen3_smvl.images import ImageError, fit_within, open_image
@@ -80,7 +81,8 @@ class Qwen3SmVLTemplate(Template):
     def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
         if self.is_training and any(m['role'] == 'assistant' and not (m['content'] or '').strip()
                                     for m in inputs.messages):
-            raise BadSampleError(f'the sample {sample_name(inputs)} has an empty assistant turn', 'empty assistant turn')
+            raise BadSampleError(f'the sample {sample_name(inputs)} has an empty assistant turn',
+                                 'empty assistant turn')
         tags = sum(m['content'].count('<image>') for m in inputs.messages if isinstance(m['content'], str))
         if tags > len(inputs.images):  # swift would keep the extra tags as text
             raise BadSampleError(f'the sample {sample_name(inputs)} has {tags} <image> tags for {len(inputs.images)} '
@@ -90,6 +92,11 @@ class Qwen3SmVLTemplate(Template):
                              f'{self.max_images} are allowed (SMVL_MAX_IMAGES)')
         # Decode (and size-check) every image first, so that a bad one names its sample instead of a stack trace.
         for i, image in enumerate(inputs.images):
+            if isinstance(image, str) and not image.startswith(('data:', 'http://', 'https://')) \
+                    and not os.path.isfile(image):
+                # swift deploy checks files against SWIFT_MEDIA_ALLOWED_DIRS but passes a missing path on as base64:
+                # refuse it with the same message, so that a caller cannot tell which paths exist
+                SafeMediaPath.check(image)
             try:
                 if isinstance(image, str) and image.startswith(('http://', 'https://')):
                     from swift.template.vision_utils import load_file

@@ -157,9 +157,19 @@ def make_vision(preset: dict, out: Path) -> None:
     (out / 'merges.txt').write_text('#version: 0.2\n' + ''.join(f'{a} {b}\n' for a, b in merges))
     (out / 'added_tokens.json').write_text(json.dumps({t: tv[t] for t in SMOLVLM_SPECIAL}, indent=2))
     (out / 'special_tokens_map.json').write_text(json.dumps({
-        'additional_special_tokens': SMOLVLM_SPECIAL[3:], 'bos_token': '<|im_start|>', 'eos_token': '<end_of_utterance>',
-        'pad_token': '<|endoftext|>', 'unk_token': '<|endoftext|>'}, indent=2))
+        'additional_special_tokens': SMOLVLM_SPECIAL[3:], 'bos_token': '<|im_start|>',
+        'eos_token': '<end_of_utterance>', 'pad_token': '<|endoftext|>', 'unk_token': '<|endoftext|>'}, indent=2))
     log.info('vision donor: %s (%.1fM params)', out, sum(p.numel() for p in model.parameters()) / 1e6)
+
+
+def make_splice(preset_name: str, work: Path) -> Path:
+    """WORK/donors and WORK/spliced, made once: a preset's random donors, spliced (what the benchmarks serve)."""
+    from .splice import MANIFEST, build
+    model = Path(work) / 'spliced'
+    if not (model / MANIFEST).exists():
+        make_donors(preset_name, Path(work) / 'donors')
+        build(Path(work) / 'donors' / 'vision', Path(work) / 'donors' / 'llm', model, overwrite=True)
+    return model
 
 
 def make_donors(preset_name: str, out: Path) -> None:

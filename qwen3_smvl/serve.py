@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[1]
+SERVER_PIDS = {}  # base URL -> PID of the deploy.sh process serving it, while it serves
 
 
 def free_port() -> int:
@@ -40,8 +41,10 @@ def served(model_dir, log_file, timeout: float = 600, **env) -> Iterator[str]:
                     if time.time() > deadline:
                         raise TimeoutError(f'no server on port {port} after {timeout}s; see {log_file}')
                     time.sleep(1)
+            SERVER_PIDS[base] = server.pid
             yield base
         finally:
+            SERVER_PIDS.pop(f'http://127.0.0.1:{port}/v1', None)
             stop(server)
 
 

@@ -19,11 +19,20 @@ GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
 TORCH_DTYPE=${TORCH_DTYPE:-}                       # empty: the checkpoint's (float32 for vLLM on a CPU)
 VLLM_MODEL_IMPL=${VLLM_MODEL_IMPL:-vllm}           # vllm: this package's native model; transformers: vLLM's generic backend
+API_KEY=${API_KEY:-}                               # set it when HOST is not 127.0.0.1: requests without it get 401
+ALLOWED_LOCAL_MEDIA_PATH=${ALLOWED_LOCAL_MEDIA_PATH:-}  # image paths in requests are read only inside it; empty: none
+export SMVL_FETCH_SECONDS=${SMVL_FETCH_SECONDS:-30}   # total time allowed to fetch one image URL
 export SMVL_MAX_IMAGES=$MAX_IMAGES
 # Image settings come from SMVL_LONGEST_EDGE, SMVL_UPSCALE, SMVL_IMAGE_SPLITTING as in training (recipes/common.sh).
+# Image URLs: swift refuses private and loopback hosts unless SWIFT_ALLOW_INTERNAL_URL=1 or SWIFT_URL_ALLOWED_HOSTS
+# lists them; image paths: swift's SWIFT_MEDIA_ALLOWED_DIRS, here ALLOWED_LOCAL_MEDIA_PATH or an empty folder.
+export SWIFT_MEDIA_ALLOWED_DIRS=${ALLOWED_LOCAL_MEDIA_PATH:-$(mktemp -d -t smvl-no-local-media.XXXXXX)}
 export USE_HF=${USE_HF:-0}
 
-GPU=$(python -c 'import torch; print(int(torch.cuda.is_available()))')
+# One probe: is there a GPU, and the image byte limit (SMVL_MAX_IMAGE_BYTES) as swift's download cap in MiB.
+read -r GPU SWIFT_MAX_DOWNLOAD_SIZE_MB < <(python -c 'import torch; from qwen3_smvl.images import MAX_IMAGE_BYTES as b
+print(int(torch.cuda.is_available()), b / 2**20)')
+export SWIFT_MAX_DOWNLOAD_SIZE_MB
 if [ "$BACKEND" = auto ]; then
   if [ "$GPU" = 1 ]; then BACKEND=vllm; else BACKEND=transformers; fi
 fi
@@ -56,7 +65,9 @@ fi
 [ -n "$TORCH_DTYPE" ] && backend_args+=(--torch_dtype "$TORCH_DTYPE")
 adapter_args=()
 [ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
+auth_args=()
+[ -n "$API_KEY" ] && auth_args=(--api_key "$API_KEY")
 
 exec swift deploy --external_plugins "$REPO/plugin/register.py" --model "$MODEL" --model_type qwen3_smvl \
-  "${adapter_args[@]}" "${backend_args[@]}" --host "$HOST" --port "$PORT" \
+  "${adapter_args[@]}" "${auth_args[@]}" "${backend_args[@]}" --host "$HOST" --port "$PORT" \
   --served_model_name "$SERVED_MODEL_NAME" --max_new_tokens "$MAX_NEW_TOKENS" "$@"

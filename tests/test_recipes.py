@@ -83,7 +83,10 @@ def huge_png_header(path, side=30000):
     import struct
     import zlib
     ihdr = struct.pack('>IIBBBBB', side, side, 8, 2, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+
+    def chunk(kind, body):
+        return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+
     path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', ihdr) + chunk(b'IEND', b''))
 
 
@@ -244,7 +247,7 @@ def test_deepspeed_two_ranks_with_mixed_text_and_image_batches(tiny_splice, data
     log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, MAX_STEPS=4, SAVE_STEPS=4,
                      BATCH_SIZE=2, NPROC_PER_NODE=2, MASTER_PORT=29562, DEEPSPEED=stage)
     assert 'world_size: 2' in log and f"'stage': {stage[-1]}" in log
-    assert '--fp16 false --bf16 false' in log  # a float32 run is not turned into fp16 AMP (DeepSpeed refuses it on AVX2)
+    assert '--fp16 false --bf16 false' in log  # float32 is not turned into fp16 AMP (DeepSpeed refuses it on AVX2)
     assert json.loads((out / 'last-checkpoint' / 'trainer_state.json').read_text())['global_step'] == 4
     names, count = trainable(out)
     assert names == [CONNECTOR] and count > 0  # ds_numel: the full size under partitioning

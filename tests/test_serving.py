@@ -1,14 +1,14 @@
-"""recipes/deploy.sh under fire: bad requests get a 4xx with a message and the server goes on; concurrency; stream."""
+"""recipes/deploy.sh under fire: bad requests get a 4xx with a message and the server goes on; concurrency; stream;
+a 300-request soak with bad requests mixed in, and the server's memory after it."""
 import base64
-import io
 import json
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
 
+from qwen3_smvl.client import chat, data_url, post
 from test_vllm import VLLM_PYTHON
 
 pytestmark = pytest.mark.slow
@@ -16,31 +16,10 @@ BACKENDS = ['transformers', pytest.param('vllm', marks=pytest.mark.skipif(
     not VLLM_PYTHON.exists(), reason='no .venv-vllm (make vllm-venv builds it)'))]
 
 
-def post(base, body=None, raw=None, path='/chat/completions'):
-    data = raw if raw is not None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data, {'Content-Type': 'application/json'})
-    try:
-        with urllib.request.urlopen(req, timeout=300) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-
-
-def data_url(width, height) -> str:
-    buf = io.BytesIO()
-    Image.new('RGB', (width, height), (200, 30, 30)).save(buf, format='PNG')
-    return 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
-
-
-def chat(urls, text='图里是什么？', **extra):
-    parts = [{'type': 'image_url', 'image_url': {'url': u}} for u in urls] + [{'type': 'text', 'text': text}]
-    return {'model': 'qwen3-smvl', 'max_tokens': 4, 'temperature': 0, 'messages': [{'role': 'user', 'content': parts}],
-            **extra}
-
-
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, backend):
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve import SERVER_PIDS, served
+    from qwen3_smvl.soak import soak
     image_file = tmp_path / 'red.png'
     Image.new('RGB', (40, 30), (200, 30, 30)).save(image_file)
     good = data_url(40, 30)
@@ -53,7 +32,7 @@ def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, back
         'prompt over the context': (chat([good], text='很长' * 5000), 'max_length'),
     }
     with served(tiny_splice, tmp_path / 'deploy.log', BACKEND=backend, MAX_IMAGES=2,
-                SMVL_MAX_IMAGE_PIXELS=1_000_000) as base:
+                SMVL_MAX_IMAGE_PIXELS=1_000_000, ALLOWED_LOCAL_MEDIA_PATH=tmp_path) as base:
         with urllib.request.urlopen(base + '/models') as r:
             assert [m['id'] for m in json.loads(r.read())['data']] == ['qwen3-smvl']
         status, text = post(base, raw=b'{"model": ')
@@ -71,3 +50,9 @@ def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, back
             answers = list(pool.map(lambda _: post(base, chat([good])), range(16)))
         assert [s for s, _ in answers] == [200] * 16
         assert all(json.loads(t)['choices'][0]['message']['content'] for _, t in answers)
+        # 300 requests at concurrency 16, a quarter of them bad: no 5xx, every good one answered, no memory growth
+        report = soak(base, SERVER_PIDS[base], n=300, concurrency=16, max_images=2)
+        print(backend, report)
+        assert report['status_5xx'] == 0 and report['bad_4xx'] == report['bad'] == 75
+        assert report['good_answered'] == report['good'] == 225
+        assert report['rss_ratio'] < 1.10, report
