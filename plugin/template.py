@@ -75,7 +75,7 @@ class Qwen3SmVLTemplate(Template):
             if self.is_training:  # one line per bad row, and its cause counted (qwen3_smvl/bad_rows.py)
                 too_long = isinstance(e, MaxLengthError)  # already logged with its token counts in _encode
                 cause = 'too long for MAX_LENGTH' if too_long else getattr(e, 'cause', type(e).__name__)
-                bad_rows.record(row_name(inputs), cause, str(e), log=not too_long)
+                bad_rows.record(sample_name(inputs), cause, str(e), log=not too_long)
             raise
 
     def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
@@ -177,27 +177,18 @@ class Qwen3HermesAgentTemplate(HermesAgentTemplate):
         return text if system else text.lstrip('\n')
 
 
-def sample_name(inputs: StdTemplateInputs) -> str:
-    """Enough of a sample to find its dataset row: its id if the row has one, else its first user text."""
-    row_id = (inputs.extra_kwargs or {}).get('id')
+def sample_name(row) -> str:
+    """Enough of a row (a dataset dict or StdTemplateInputs) to find it: its id if it has one, else its first question
+    and its first image path."""
+    if isinstance(row, dict):
+        row_id, messages, images = row.get('id'), row.get('messages') or [], row.get('images') or []
+    else:
+        row_id, messages, images = (row.extra_kwargs or {}).get('id'), row.messages, row.images
     if row_id is not None:
         return f'id={row_id!r}'
-    for message in inputs.messages:
-        if message['role'] == 'user' and isinstance(message['content'], str):
-            return repr(message['content'][:60])
-    return '<no user text>'
-
-
-def row_name(row) -> str:
-    """A dataset row (dict or StdTemplateInputs) named by its id, else its first question and first image."""
-    get = row.get if isinstance(row, dict) else lambda k, d=None: getattr(row, k, d)
-    row_id = get('id') if isinstance(row, dict) else (row.extra_kwargs or {}).get('id')
-    if row_id is not None:
-        return f'id={row_id!r}'
-    question = next((m['content'] for m in get('messages') or [] if m['role'] == 'user'), '')
-    images = get('images') or []
+    question = next((m['content'] for m in messages if m['role'] == 'user' and isinstance(m['content'], str)), None)
     image = images[0] if images and isinstance(images[0], str) else ''
-    return repr(str(question)[:60]) + (f' ({image})' if image else '')
+    return (repr(question[:60]) if question is not None else '<no user text>') + (f' ({image})' if image else '')
 
 
 agent_template_map[AGENT_TEMPLATE] = Qwen3HermesAgentTemplate

@@ -72,7 +72,8 @@ class SampleAnswersCallback(TrainerCallback):
                     f'-> {args.output_dir}/samples.jsonl')
         if 'tensorboard' in (args.report_to or []):
             from torch.utils.tensorboard import SummaryWriter
-            self.tb_writer = SummaryWriter(log_dir=args.logging_dir)
+            # a run of its own (logging_dir/samples): swift plots the loss from the first event file it finds
+            self.tb_writer = SummaryWriter(log_dir=os.path.join(args.logging_dir, 'samples'))
             for s in self.samples:
                 for k, image in enumerate(s['images']):
                     self.tb_writer.add_image(f'samples/row{s["row"]}_image{k}', np.asarray(open_image(image)),

@@ -78,7 +78,7 @@ def test_untrusted_callers(tiny_splice, tmp_path, image_host, backend):
                            'symlink out': allowed / 'link.png', 'not there': outside / 'nothing.png'}.items():
             status, text = post(base, chat([str(path)]), api_key=KEY)
             assert status in (400, 422) and 'Refusing to read the media file' in text, (name, status, text)
-            refused[name] = text.replace(str(path), 'PATH')
+            refused[name] = status, text.replace(str(path), 'PATH')
         assert refused['not there'] == refused['outside']  # whether a file exists is not given away
         status, text = post(base, chat(['file:///etc/hostname']), api_key=KEY)
         assert 400 <= status < 500, (status, text)
