@@ -59,21 +59,21 @@ case "$TORCH_DTYPE" in
   *) precision_args=(--fp16 false --bf16 false) ;;
 esac
 
-# True when OUTPUT_DIR's last checkpoint already reached MAX_STEPS (or NUM_EPOCHS): a re-run trains nothing more.
-training_finished() {
-  [ "$RESUME" = auto ] && [ -f "$OUTPUT_DIR/last-checkpoint/trainer_state.json" ] || return 1
-  python - "$OUTPUT_DIR/last-checkpoint/trainer_state.json" "$MAX_STEPS" "$NUM_EPOCHS" <<'PY'
+# FINISHED=true when OUTPUT_DIR's last checkpoint already reached MAX_STEPS (or NUM_EPOCHS): a re-run trains no more.
+FINISHED=false
+if [ "$RESUME" = auto ] && [ -f "$OUTPUT_DIR/last-checkpoint/trainer_state.json" ] &&
+   python - "$OUTPUT_DIR/last-checkpoint/trainer_state.json" "$MAX_STEPS" "$NUM_EPOCHS" <<'PY'
 import json, sys
 state, max_steps, epochs = json.load(open(sys.argv[1])), int(sys.argv[2]), float(sys.argv[3])
 sys.exit(0 if (state['global_step'] >= max_steps if max_steps > 0 else state['epoch'] >= epochs - 1e-6) else 1)
 PY
-}
+then FINISHED=true; fi
 
 # swift points OUTPUT_DIR/last-checkpoint at each checkpoint once it is completely saved.
 resume_args=()
 case "$RESUME" in
   none) ;;
-  auto) if [ -e "$OUTPUT_DIR/last-checkpoint" ] && ! training_finished; then
+  auto) if [ -e "$OUTPUT_DIR/last-checkpoint" ] && [ "$FINISHED" = false ]; then
           resume_args=(--resume_from_checkpoint "$OUTPUT_DIR/last-checkpoint")
           echo "resuming from $(readlink -f "$OUTPUT_DIR/last-checkpoint")"
         fi ;;
@@ -110,7 +110,7 @@ common_args=(
 
 # swift sft, unless the run already finished (then nothing to do but what follows it)
 train() {
-  if training_finished; then
+  if [ "$FINISHED" = true ]; then
     echo "nothing to train: $(readlink -f "$OUTPUT_DIR/last-checkpoint") already reached MAX_STEPS=$MAX_STEPS / NUM_EPOCHS=$NUM_EPOCHS"
   else
     swift sft "${common_args[@]}" "$@"
