@@ -3,15 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VLLM_VENV := .venv-vllm
+GPU_VENV := .venv-gpu
 
 # Nothing here may wait on a hub.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: venv vllm-venv test demo clean
+.PHONY: venv vllm-venv venv-gpu test demo clean
 
-$(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
@@ -29,6 +30,15 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt constraints-vllm.txt pyproject.to
 	touch $@
 
 vllm-venv: $(VLLM_VENV)/.installed
+
+# On a machine with an NVIDIA GPU: the project with official vLLM (CUDA), preferred by the recipes when present.
+$(GPU_VENV)/.installed: requirements-gpu.txt requirements-common.txt constraints-gpu.txt pyproject.toml
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install -q -r requirements-gpu.txt -c constraints-gpu.txt
+	$(GPU_VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+venv-gpu: $(GPU_VENV)/.installed
 
 # The vLLM tests skip (and say why) where .venv-vllm could not be built.
 test: venv

@@ -1,15 +1,16 @@
-"""Stage-1 training throughput at the real dimensions (SigLIP-base + Qwen3-0.6B, random weights) on the CPU.
+"""Stage-1 training throughput at the real dimensions (SigLIP-base + Qwen3-0.6B, random weights), CPU or GPU.
 
 The same samples (mixed text lengths, real-size images) through three runs, one process each:
   seed        the seed article's recipe: HF Trainer, every sample padded to 2048 tokens, loss on the whole text,
               SmolVLM2's image settings (every image resized to 2048: 13-17 tiles)
   ours-same   recipes/stage1.sh (swift sft + plugin) with SmolVLM2's image settings (SMVL_UPSCALE=true)
   ours        recipes/stage1.sh with its defaults (SMVL_UPSCALE=false: tiles follow the image's resolution)
-Prints samples/s, real (non-pad) tokens/s and peak RSS per run, and the ratios ours-same/seed (padding and loss
-layout alone) and ours/seed (with the recipe's image settings). Then the image-token budget per image size for each
-image setting the recipes expose.
+On a GPU every run is bf16 (the seed article's and the recipe's default there); on the CPU float32.
+Prints samples/s, real (non-pad) tokens/s, peak RSS and peak GPU memory (reserved, as swift logs it) per run, and the
+ratios ours-same/seed (padding and loss layout alone) and ours/seed (with the recipe's image settings). Then the
+image-token budget per image size for each image setting the recipes expose, and where one step's time goes.
 
-  python bench/train_throughput.py [--samples 3] [--donors DIR] [--work DIR]
+  python bench/train_throughput.py [--samples 3] [--batch-size 1] [--donors DIR] [--work DIR]
 """
 import argparse
 import json
@@ -34,9 +35,10 @@ SEED = r'''
 import json, sys, time, torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor, Trainer, TrainingArguments
-model_dir, data, out = sys.argv[1:4]
+model_dir, data, out, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cuda = torch.cuda.is_available()
 processor = AutoProcessor.from_pretrained(model_dir)
-model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
+model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32)
 for name, p in model.named_parameters():
     p.requires_grad = name.startswith('model.connector.')
 rows = [json.loads(line) for line in open(data)]
@@ -52,11 +54,12 @@ for row in rows:
     labels[(labels == pad) | (labels == image_id)] = -100  # loss on the whole text
     real_tokens += int(enc['attention_mask'].sum())
     samples.append({k: v[0] for k, v in enc.items()} | {'labels': labels[0]})
-args = TrainingArguments(out, per_device_train_batch_size=1, max_steps=len(samples), learning_rate=1e-4,
-                         report_to=[], save_strategy='no', logging_steps=1, use_cpu=True)
+args = TrainingArguments(out, per_device_train_batch_size=batch, max_steps=len(samples) // batch, learning_rate=1e-4,
+                         report_to=[], save_strategy='no', logging_steps=1, use_cpu=not cuda, bf16=cuda)
 trainer = Trainer(model=model, args=args, train_dataset=samples)
 runtime = trainer.train().metrics['train_runtime']
-print(json.dumps({'train_runtime': runtime, 'samples': len(samples), 'real_tokens': real_tokens}))
+peak_gpu = torch.cuda.max_memory_reserved() / 2**30 if cuda else 0.0
+print(json.dumps({'train_runtime': runtime, 'samples': len(samples), 'real_tokens': real_tokens, 'peak_gpu': peak_gpu}))
 '''
 
 
@@ -139,8 +142,10 @@ def profile_step(model_dir: Path, data: Path) -> None:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from qwen3_smvl.images import fit_within
+    cuda = torch.cuda.is_available()
+    device, dtype = ('cuda', torch.bfloat16) if cuda else ('cpu', torch.float32)
     processor = AutoProcessor.from_pretrained(model_dir)
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=dtype).to(device)
     for name, p in model.named_parameters():
         p.requires_grad = name.startswith('model.connector.')
     row = json.loads(data.read_text().splitlines()[1])  # the 640x480 sample
@@ -148,27 +153,51 @@ def profile_step(model_dir: Path, data: Path) -> None:
                 {'role': 'assistant', 'content': row['messages'][1]['content']}]
     image = fit_within(Image.open(row['images'][0]).convert('RGB'), 2048)
     inputs = processor(text=[processor.apply_chat_template(messages)], images=[[image]], do_resize=False,
-                       return_tensors='pt')
+                       return_tensors='pt').to(device)
+    inputs['pixel_values'] = inputs['pixel_values'].to(dtype)
     inputs['labels'] = inputs['input_ids'].clone()
-    for attempt in range(2):  # the first pass warms up
+
+    def timed(fn) -> float:
+        if cuda:
+            torch.cuda.synchronize()
         t0 = time.time()
+        fn()
+        if cuda:
+            torch.cuda.synchronize()
+        return time.time() - t0
+
+    for attempt in range(3):  # the first passes warm up
         with torch.no_grad():
-            model.model.get_image_features(inputs['pixel_values'], inputs['pixel_attention_mask'])
-        vision = time.time() - t0
-        t0 = time.time()
-        model(**inputs).loss.backward()
-        step = time.time() - t0
-    print(f'\none step of the recipe default ({inputs["pixel_values"].shape[1]} tiles, {inputs["input_ids"].shape[1]} '
-          f'tokens): {step:.1f}s; vision tower forward {vision:.1f}s ({100 * vision / step:.0f}%), '
-          f'LLM forward+backward and the rest {step - vision:.1f}s ({100 * (step - vision) / step:.0f}%)')
+            vision = timed(lambda: model.model.get_image_features(inputs['pixel_values'],
+                                                                  inputs['pixel_attention_mask']))
+        step = timed(lambda: model(**inputs).loss.backward())
+    print(f'\none step of the recipe default on {device} ({inputs["pixel_values"].shape[1]} tiles, '
+          f'{inputs["input_ids"].shape[1]} tokens): {1000 * step:.0f} ms; vision tower forward {1000 * vision:.0f} ms '
+          f'({100 * vision / step:.0f}%), LLM forward+backward and the rest {1000 * (step - vision):.0f} ms '
+          f'({100 * (step - vision) / step:.0f}%)')
+
+
+def environment() -> str:
+    import torch
+    import transformers
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU'
+    return f'{device}, torch {torch.__version__}, transformers {transformers.__version__}'
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--samples', type=int, default=3)
+    ap.add_argument('--batch-size', type=int, default=1, help='per step, every run (samples: a multiple of it)')
+    ap.add_argument('--workers', type=int, default=0, help="the recipe's dataloader workers (the seed pre-encodes)")
+    ap.add_argument('--lazy-tokenize', default='true', choices=['true', 'false'],
+                    help="the recipe's LAZY_TOKENIZE; false encodes every row before training, as the seed does")
+    ap.add_argument('--runs', default='seed,ours-same,ours', help='which runs, comma-separated (seed is required)')
     ap.add_argument('--donors', type=Path, help='real-preset donors (made if absent)')
     ap.add_argument('--work', type=Path)
     args = ap.parse_args()
+    if args.samples % args.batch_size:
+        ap.error(f'--samples {args.samples} is not a multiple of --batch-size {args.batch_size}')
+    print(environment(), flush=True)
     work = args.work or Path(tempfile.mkdtemp(prefix='bench_train_'))
     donors = args.donors or work / 'donors'
     model = work / 'spliced'
@@ -185,32 +214,41 @@ def main() -> None:
     results = {}
 
     print('seed ...', flush=True)
-    output, rss, _ = run_child([sys.executable, '-c', SEED, str(model), str(data), str(work / 'seed')])
+    output, rss, _ = run_child([sys.executable, '-c', SEED, str(model), str(data), str(work / 'seed'),
+                                str(args.batch_size)])
     seed = json.loads([line for line in output.splitlines() if line.startswith('{"train_runtime"')][-1])
-    results['seed'] = (seed['samples'] / seed['train_runtime'], seed['real_tokens'] / seed['train_runtime'], rss)
+    results['seed'] = (seed['samples'] / seed['train_runtime'], seed['real_tokens'] / seed['train_runtime'], rss,
+                       seed['peak_gpu'])
 
     for name, upscale in (('ours-same', 'true'), ('ours', 'false')):
+        if name not in args.runs.split(','):
+            continue
         print(f'{name} ...', flush=True)
         env = {'SMVL_UPSCALE': upscale}
         out = work / name
         subprocess.run(['rm', '-rf', str(out)], check=True)
         _, rss, _ = run_child(['bash', 'recipes/stage1.sh'], env={
-            **env, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out), 'MAX_STEPS': str(args.samples),
-            'BATCH_SIZE': '1', 'TORCH_DTYPE': 'float32', 'WORKERS': '0', 'DATASET_NUM_PROC': '1', 'RESUME': 'none',
+            **env, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out),
+            'MAX_STEPS': str(args.samples // args.batch_size), 'BATCH_SIZE': str(args.batch_size),
+            'WORKERS': str(args.workers), 'DATASET_NUM_PROC': str(max(1, args.workers)), 'RESUME': 'none',
+            'LAZY_TOKENIZE': args.lazy_tokenize, 'LOGGING_STEPS': '1',
             'SAVE_STEPS': '100000', 'REPORT_TO': 'none', 'GRADIENT_CHECKPOINTING': 'false', 'WARMUP_RATIO': '0',
             'SAMPLE_STEPS': '0',
             'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'})
         log = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
         runtime = float(next(h['train_runtime'] for h in log if 'train_runtime' in h))
+        peak_gpu = max((h.get('memory(GiB)', 0.0) for h in log), default=0.0)
         tokens = swift_tokens(model, data, env)
-        results[name] = (args.samples / runtime, tokens / runtime, rss)
+        results[name] = (args.samples / runtime, tokens / runtime, rss, peak_gpu)
 
-    print(f'\n{"run":<12}{"samples/s":>12}{"real tok/s":>12}{"peak RSS GiB":>14}')
-    for name, (sps, tps, rss) in results.items():
-        print(f'{name:<12}{sps:>12.4f}{tps:>12.1f}{rss / 2**30:>14.2f}')
+    print(f'\n{args.samples} samples, batch {args.batch_size}, LAZY_TOKENIZE={args.lazy_tokenize}, {environment()}')
+    print(f'{"run":<12}{"samples/s":>12}{"real tok/s":>12}{"peak RSS GiB":>14}{"peak GPU GiB":>14}')
+    for name, (sps, tps, rss, gpu) in results.items():
+        print(f'{name:<12}{sps:>12.4f}{tps:>12.1f}{rss / 2**30:>14.2f}{gpu:>14.2f}')
     seed_sps = results['seed'][0]
-    print(f'\nours-same / seed (padding and loss layout alone): {results["ours-same"][0] / seed_sps:.2f}x samples/s')
-    print(f'ours / seed (recipe default image settings):      {results["ours"][0] / seed_sps:.2f}x samples/s')
+    for name, what in (('ours-same', 'padding and loss layout alone'), ('ours', 'recipe default image settings')):
+        if name in results:
+            print(f'{name} / seed ({what}): {results[name][0] / seed_sps:.2f}x samples/s')
     token_budget(model)
     profile_step(model, data)
 

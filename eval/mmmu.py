@@ -16,17 +16,31 @@ from pathlib import Path
 DEFAULT_SUBSETS = {'mm_bench': ['cn']}  # MMBench's Chinese half
 
 
+def benchmark_subsets(name: str) -> list:
+    """The benchmark's own subset names, as EvalScope registers them."""
+    import evalscope.benchmarks  # noqa: F401  (installs the registry's lazy adapters)
+    from evalscope.api.registry import BENCHMARK_REGISTRY
+    return list(BENCHMARK_REGISTRY[name].subset_list)
+
+
 def task_config(args):
     from evalscope import TaskConfig
     dataset_args = {}
     for name in args.datasets:
         options = {}
-        local_subsets = None
+        subsets = args.subsets or DEFAULT_SUBSETS.get(name)
         if args.local_path:
             from datasets import get_dataset_config_names
             options['local_path'] = str(Path(args.local_path) / name)
-            local_subsets = get_dataset_config_names(options['local_path'])  # a local copy may hold fewer subsets
-        subsets = args.subsets or DEFAULT_SUBSETS.get(name) or local_subsets
+            configs = get_dataset_config_names(options['local_path'])
+            if not subsets:
+                # A local copy may hold fewer of the benchmark's subsets as configs (MMMU); one that holds them all
+                # in one `default` config (CMMMU: a subject column) gets the benchmark's own list.
+                own = benchmark_subsets(name)
+                subsets = [c for c in configs if c in own] or None
+            elif configs != ['default'] and not set(subsets) <= set(configs):
+                raise SystemExit(f'error: {name}: subsets {sorted(set(subsets) - set(configs))} are not in '
+                                 f'{options["local_path"]} (it holds {configs})')
         if subsets:
             options['subset_list'] = subsets
         dataset_args[name] = options
@@ -34,6 +48,13 @@ def task_config(args):
                       datasets=args.datasets, dataset_args=dataset_args, limit=args.limit, work_dir=str(args.work_dir),
                       eval_batch_size=args.concurrency, generation_config={'temperature': 0, 'max_tokens': args.max_tokens},
                       no_timestamp=True)
+
+
+def scored(report: Path) -> int:
+    """How many samples an EvalScope report scored (0 when it wrote none)."""
+    if not report.is_file():
+        return 0
+    return max((metric['num'] for metric in json.loads(report.read_text())['metrics']), default=0)
 
 
 def summary(work_dir: Path, model: str) -> str:
@@ -66,7 +87,17 @@ def main(argv=None) -> int:
     ap.add_argument('--max-tokens', type=int, default=512)
     args = ap.parse_args(argv)
     from evalscope import run_task
-    run_task(task_config(args))
+    reports = args.work_dir / 'reports' / args.model
+    for name in args.datasets:  # a stale report must not pass for this run's
+        (reports / f'{name}.json').unlink(missing_ok=True)
+    config = task_config(args)
+    run_task(config)
+    unscored = [name for name in args.datasets if not scored(reports / f'{name}.json')]
+    if unscored:
+        where = {name: config.dataset_args[name].get('subset_list', 'all') for name in unscored}
+        print(f'error: no sample of {", ".join(unscored)} was scored (subsets: {where}); check --subsets against '
+              f'the benchmark\'s subset names and --local-path DIR/<dataset> (docs/evaluation.md)', file=sys.stderr)
+        return 1
     table = summary(args.work_dir, args.model)
     (args.work_dir / 'summary.md').write_text(table + '\n')
     print(table)

@@ -3,6 +3,7 @@
   swift sft --external_plugins plugin/register.py --model <spliced folder> --model_type qwen3_smvl ...
   (`--custom_register_path plugin/register.py` is the swift 3.x name of the same flag and works too)
 """
+import atexit
 import os
 import sys
 from pathlib import Path
@@ -59,6 +60,17 @@ def attach_deepspeed_comm() -> None:
     if is_deepspeed_zero3_enabled() and torch.distributed.is_initialized():
         import deepspeed
         deepspeed.comm.init_distributed(dist_backend=torch.distributed.get_backend())
+
+
+def destroy_gloo_group_at_exit() -> None:
+    """swift's sft never destroys its process group, and at interpreter exit gloo's worker threads then abort a rank
+    (SIGABRT, 'terminate called without an active exception', pytorch/pytorch#190489). NCCL only warns: left alone."""
+    import torch.distributed
+    if torch.distributed.is_initialized() and torch.distributed.get_backend() == 'gloo':
+        torch.distributed.destroy_process_group()
+
+
+atexit.register(destroy_gloo_group_at_exit)
 
 
 register_model(

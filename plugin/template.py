@@ -36,6 +36,9 @@ class BadSampleError(ValueError):
 
 class Qwen3SmVLTemplate(Template):
     placeholder_tokens = [IMAGE_TOKEN]
+    # Packed rows keep their tiles in row order, and SmolVLM's merge fills image tokens in that order; swift still
+    # asks for flash-attention, which separates the rows by their position ids.
+    support_padding_free = True
     # Samples refused because their image tokens would not fit max_length, in this process. A set, since swift
     # retries a failed encode (three times) before giving up on the sample.
     dropped_too_long = set()
@@ -74,7 +77,7 @@ class Qwen3SmVLTemplate(Template):
         except Exception as e:
             if self.is_training:  # one line per bad row, and its cause counted (qwen3_smvl/bad_rows.py)
                 too_long = isinstance(e, MaxLengthError)  # already logged with its token counts in _encode
-                cause = 'too long for MAX_LENGTH' if too_long else getattr(e, 'cause', type(e).__name__)
+                cause = bad_rows.TOO_LONG if too_long else getattr(e, 'cause', type(e).__name__)
                 bad_rows.record(sample_name(inputs), cause, str(e), log=not too_long)
             raise
 
@@ -142,12 +145,14 @@ class Qwen3SmVLTemplate(Template):
         return encoded
 
     def _data_collator_mm_data(self, batch: List[Dict[str, Any]]) -> Dict[str, Any]:
-        # All tiles of the batch, in order, as one row: SmolVLM's merge fills image tokens block by block.
-        pixel_values = [b['pixel_values'] for b in batch if b.get('pixel_values') is not None]
-        if not pixel_values:
+        # All tiles of the batch, in order, as one row: SmolVLM's merge fills image tokens block by block. A packed
+        # row (padding_free) arrives here twice, the second time already one row: flatten back to tiles first.
+        rows = [b for b in batch if b.get('pixel_values') is not None]
+        if not rows:
             return {}
-        masks = [b['pixel_attention_mask'] for b in batch if b.get('pixel_values') is not None]
-        return {'pixel_values': torch.cat(pixel_values)[None], 'pixel_attention_mask': torch.cat(masks)[None]}
+        pixel_values = torch.cat([b['pixel_values'].reshape(-1, *b['pixel_values'].shape[-3:]) for b in rows])
+        masks = torch.cat([b['pixel_attention_mask'].reshape(-1, *b['pixel_attention_mask'].shape[-2:]) for b in rows])
+        return {'pixel_values': pixel_values[None], 'pixel_attention_mask': masks[None]}
 
     def _post_encode(self, model, inputs: Dict[str, Any]) -> Dict[str, Any]:
         if not self.is_training:

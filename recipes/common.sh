@@ -1,6 +1,7 @@
 # Knobs shared by stage1.sh and stage2.sh (sourced, not run). Every knob is an environment variable with a default.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-[ -x "$REPO/.venv/bin/swift" ] && PATH="$REPO/.venv/bin:$PATH"
+# The project's environments, GPU first (make venv-gpu), when they exist.
+for env in .venv .venv-gpu; do [ -x "$REPO/$env/bin/swift" ] && PATH="$REPO/$env/bin:$PATH"; done
 # Passed on every call: the path args.json remembers would break once the repo moves.
 PLUGIN="$REPO/plugin/register.py"
 
@@ -43,10 +44,22 @@ LAZY_TOKENIZE=${LAZY_TOKENIZE:-true}                  # true: encode rows as the
 # No hub lookups for local paths (each swift command otherwise waits on ModelScope retries when offline).
 export USE_HF=${USE_HF:-0}
 
+# The project's own modules, importable whether or not the environment installed the repo.
+repo_python() { PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" python "$@"; }
+
+# A mistyped path or an unreachable hub fails here in one line, not after swift's hub time-outs.
+repo_python -m qwen3_smvl.inputs --model "$MODEL" --dataset $DATASET $VAL_DATASET || exit 2
+
 GPU=$(python -c 'import torch; print(int(torch.cuda.is_available()))')
 if [ -z "${TORCH_DTYPE:-}" ]; then
   if [ "$GPU" = 1 ]; then TORCH_DTYPE=bfloat16; else TORCH_DTYPE=float32; fi
 fi
+# Attention: flash-attention 2 on a GPU where the flash_attn package is installed, else PyTorch's SDPA.
+if [ -z "${ATTN_IMPL:-}" ]; then
+  ATTN_IMPL=sdpa
+  [ "$GPU" = 1 ] && python -c 'import flash_attn' 2>/dev/null && ATTN_IMPL=flash_attention_2
+fi
+echo "dtype: $TORCH_DTYPE, attention: $ATTN_IMPL ($([ "$GPU" = 1 ] && echo GPU || echo CPU))"
 # No GPU: tell the trainer so, or accelerate sets up no process group for DeepSpeed's CPU ranks (each counts 1).
 device_args=()
 [ "$GPU" = 0 ] && device_args=(--use_cpu true)
@@ -95,7 +108,7 @@ common_args=(
   --model "$MODEL" --model_type qwen3_smvl
   --dataset $DATASET "${val_args[@]}" --split_dataset_ratio 0
   --output_dir "$OUTPUT_DIR" --add_version false
-  --torch_dtype "$TORCH_DTYPE" "${precision_args[@]}" "${device_args[@]}"
+  --torch_dtype "$TORCH_DTYPE" "${precision_args[@]}" "${device_args[@]}" --attn_impl "$ATTN_IMPL"
   --max_steps "$MAX_STEPS" --num_train_epochs "$NUM_EPOCHS"
   --per_device_train_batch_size "$BATCH_SIZE" --per_device_eval_batch_size "$BATCH_SIZE"
   --gradient_accumulation_steps "$GRAD_ACC"
@@ -113,7 +126,8 @@ train() {
   if [ "$FINISHED" = true ]; then
     echo "nothing to train: $(readlink -f "$OUTPUT_DIR/last-checkpoint") already reached MAX_STEPS=$MAX_STEPS / NUM_EPOCHS=$NUM_EPOCHS"
   else
-    swift sft "${common_args[@]}" "$@"
+    # a failed run ends with what the refused rows explain, if any (not swift's advice to cut samples)
+    swift sft "${common_args[@]}" "$@" || { repo_python -m qwen3_smvl.bad_rows "$SMVL_BAD_ROWS"; exit 1; }
   fi
 }
 

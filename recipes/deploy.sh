@@ -4,7 +4,8 @@
 #   MODEL=runs/stage2-merged bash recipes/deploy.sh
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
-[ -x "$REPO/.venv/bin/swift" ] && PATH="$REPO/.venv/bin:$PATH"
+# The project's environments, GPU first (make venv-gpu), when they exist.
+for env in .venv .venv-gpu; do [ -x "$REPO/$env/bin/swift" ] && PATH="$REPO/$env/bin:$PATH"; done
 
 MODEL=${MODEL:-runs/stage2-merged}
 ADAPTERS=${ADAPTERS:-}                             # a LoRA checkpoint to serve on top of MODEL (transformers backend)

@@ -11,6 +11,13 @@ VIT_LAST_N=${VIT_LAST_N:-0}              # also train the last N vision layers a
 LORA_RANK=${LORA_RANK:-16}
 LORA_ALPHA=${LORA_ALPHA:-32}
 MERGED_DIR=${MERGED_DIR:-$OUTPUT_DIR-merged}
+FROM_SPLICE=${FROM_SPLICE:-false}         # true: allow MODEL to be a fresh splice (its connector still random)
+# Only tools/build_model.py writes the manifest: a fresh splice's random connector would train the LLM on noise.
+if [ -f "$MODEL/qwen3_smvl_manifest.json" ] && [ "$FROM_SPLICE" != true ]; then
+  echo "error: MODEL=$MODEL is a fresh splice (its connector is random): run recipes/stage1.sh on it first," \
+       "or set FROM_SPLICE=true to train it from here anyway" >&2
+  exit 2
+fi
 source "$(dirname "$0")/common.sh"
 
 # The vision modules to unfreeze, by name: model.vision_model.encoder.layers.K ... and post_layernorm.

@@ -47,8 +47,8 @@ def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3) -> Pat
     return root
 
 
-def make_mmbench_cn(root: Path, n: int = 3) -> Path:
-    """MMBench's layout (lmms-lab/MMBench), subset `cn`, split `dev`: questions and options in Chinese."""
+def make_mmbench(root: Path, subset: str = 'cn', split: str = 'dev', n: int = 3) -> Path:
+    """MMBench's layout (lmms-lab/MMBench): subset `cn` split `dev` is MMBench-CN, subset `cc` split `test` CCBench."""
     import datasets
     features = datasets.Features({
         'index': datasets.Value('int64'), 'question': datasets.Value('string'), 'hint': datasets.Value('string'),
@@ -63,8 +63,40 @@ def make_mmbench_cn(root: Path, n: int = 3) -> Path:
         rows.append({'index': k, 'question': '图中圆形是什么颜色？', 'hint': 'nan', 'A': '红色', 'B': '蓝色', 'C': '绿色',
                      'D': 'nan', 'answer': 'ABC'[list(chinese).index(colour)], 'category': 'attribute_recognition',
                      'image': {'bytes': png(COLOURS[colour]), 'path': None}, 'source': 'generated',
-                     'L2-category': 'perception', 'comment': 'nan', 'split': 'dev'})
-    (root / 'cn').mkdir(parents=True, exist_ok=True)
-    datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / 'cn' / 'dev-00000.parquet'))
-    write_configs(root, [('cn', 'dev', 'cn/dev-*')])
+                     'L2-category': 'perception', 'comment': 'nan', 'split': split})
+    (root / subset).mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / subset / f'{split}-00000.parquet'))
+    write_configs(root, [(subset, split, f'{subset}/{split}-*')])
+    return root
+
+
+def make_cmmmu(root: Path, subjects=('艺术', '数学'), per_subject: int = 2) -> Path:
+    """CMMMU's layout (lmms-lab/CMMMU): one `default` config, split `val`; the subject is the `subcategory` column,
+    the image is placed by `<img="FILENAME">` in the question."""
+    import datasets
+    features = datasets.Features({
+        'id': datasets.Value('string'), 'type': datasets.Value('string'), 'source_type': datasets.Value('string'),
+        'source': datasets.Value('string'), 'question': datasets.Value('string'),
+        **{f'option{i}': datasets.Value('string') for i in range(1, 5)},
+        **{f'image_{i}': datasets.Image() for i in range(1, 6)},
+        **{f'image_{i}_filename': datasets.Value('string') for i in range(1, 6)},
+        'answer': datasets.Value('string'), 'analysis': datasets.Value('string'),
+        'distribution': datasets.Value('string'), 'difficulty_level': datasets.Value('string'),
+        'subcategory': datasets.Value('string'), 'category': datasets.Value('string'),
+        'subfield': datasets.Value('string'), 'img_type': datasets.Value('string')})
+    names = list(COLOURS)
+    rows = []
+    for subject in subjects:
+        for k in range(per_subject):
+            colour = names[k % len(names)]
+            rows.append({'id': f'{subject}_{k}', 'type': '选择', 'source_type': 'generated', 'source': 'generated',
+                         'question': f'<img="{subject}_{k}.png">图中圆形是什么颜色？', 'option1': '红色', 'option2': '蓝色',
+                         'option3': '绿色', 'option4': '黑色', 'image_1': {'bytes': png(COLOURS[colour]), 'path': None},
+                         **{f'image_{i}': None for i in range(2, 6)}, 'image_1_filename': f'{subject}_{k}.png',
+                         **{f'image_{i}_filename': '' for i in range(2, 6)}, 'answer': 'ABC'[k % 3],
+                         'analysis': '', 'distribution': '', 'difficulty_level': '容易', 'subcategory': subject,
+                         'category': '科学', 'subfield': subject, 'img_type': "['照片']"})
+    (root / 'data').mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / 'data' / 'val-00000-of-00001.parquet'))
+    write_configs(root, [('default', 'val', 'data/val-*')])
     return root

@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
 
+from conftest import REPO
 from qwen3_smvl import DATA_DIR
 from qwen3_smvl.donors import write_genuine_qwen3_tokenizer
 from qwen3_smvl.tokens import REQUIRED_TOKENS
@@ -77,3 +78,26 @@ def test_tiny_donor_weights_are_random_not_zero(tiny_donors):
     llm = AutoModelForCausalLM.from_pretrained(tiny_donors / 'llm')
     assert llm.model.layers[0].self_attn.q_proj.weight.std() > 0
     assert torch.isfinite(llm.model.embed_tokens.weight).all()
+
+
+def test_readme_size_table_is_what_the_configs_give():
+    from qwen3_smvl.sizes import size_table
+    assert size_table() in (REPO / 'README.md').read_text()
+
+
+@pytest.mark.parametrize('vision,llm,patch,scale,tokens,hidden,tied', [
+    ('smolvlm2-256m', 'qwen3-0.6b', 16, 4, 64, 1024, True),
+    ('smolvlm2-500m', 'qwen3-1.7b', 16, 4, 64, 2048, True),
+    ('smolvlm2-2.2b', 'qwen3-4b', 14, 3, 81, 2560, True),
+    ('smolvlm2-2.2b', 'qwen3-8b', 14, 3, 81, 4096, False),
+])
+def test_real_presets_hold_the_published_geometry(vision, llm, patch, scale, tokens, hidden, tied):
+    from qwen3_smvl.donors import load_preset
+    preset = load_preset('real', vision, llm)
+    smol, qwen = preset['smolvlm'], preset['qwen3']
+    vc = smol['config']['vision_config']
+    assert (vc['patch_size'], smol['config']['scale_factor']) == (patch, scale)
+    assert smol['processor_config']['image_seq_len'] == (vc['image_size'] // patch // scale) ** 2 == tokens
+    assert smol['preprocessor_config']['max_image_size']['longest_edge'] == vc['image_size']
+    assert (qwen['config']['hidden_size'], qwen['config']['tie_word_embeddings']) == (hidden, tied)
+    assert qwen['config']['vocab_size'] == 151936 and qwen['tokenizer_json_sha256']  # one tokenizer for every size

@@ -136,6 +136,8 @@ def test_stage1_trains_exactly_the_connector(tiny_splice, stage1):
     assert names == [CONNECTOR]
     assert count == manifest['parameters']['connector']
     assert f"({count / 1e6:.4f}M Trainable" in log  # swift's own model_parameter_info agrees
+    assert 'dtype: float32, attention: sdpa (CPU)' in log and '--attn_impl sdpa' in log
+    assert '128002' not in log  # transformers' default SmolVLM config is not warned about (qwen3_smvl/upstream.py)
     before, after = tensors(tiny_splice), tensors(out / 'last-checkpoint')
     assert not torch.equal(before[CONNECTOR], after[CONNECTOR])
     frozen = [k for k in before if k != CONNECTOR]

