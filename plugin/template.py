@@ -3,6 +3,8 @@
 The text part is swift's own Qwen3 (hybrid thinking, hermes tool calls) template. Each image becomes one
 <|image_pad|>, which `_encode` expands with the checkpoint's own processor (SmolVLMProcessor.replace_image_token),
 so the ids equal what the checkpoint's jinja chat template plus processor produce (tests/test_template.py).
+Grounding rows (swift's `objects`, `<ref-object>`, `<bbox>`) render in Qwen's ref and box tokens, boxes in thousandths
+of the original image size (docs/grounding.md).
 """
 import logging
 import os
@@ -19,7 +21,7 @@ from swift.utils import SafeMediaPath, get_env_args
 
 from qwen3_smvl import bad_rows
 from qwen3_smvl.images import ImageError, fit_within, open_image
-from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
+from qwen3_smvl.tokens import BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, token_id
 
 TEMPLATE_TYPE = 'qwen3_smvl'
 AGENT_TEMPLATE = 'qwen3_smvl_hermes'
@@ -71,6 +73,12 @@ class Qwen3SmVLTemplate(Template):
             raise ValueError(f'{TEMPLATE_TYPE} takes images only; this sample has a {media_type}')
         return [IMAGE_TOKEN]
 
+    def replace_ref(self, ref: str, index: int, inputs: StdTemplateInputs) -> List[Context]:
+        return [f'{OBJECT_REF_START}{ref}{OBJECT_REF_END}']
+
+    def replace_bbox(self, bbox: List[int], index: int, inputs: StdTemplateInputs) -> List[Context]:
+        return [f'{BOX_START}{self._get_bbox_str(bbox)}{BOX_END}']  # thousandths (norm1000) of the original size
+
     def encode(self, inputs, *args, **kwargs):
         try:
             return super().encode(inputs, *args, **kwargs)
@@ -107,11 +115,11 @@ class Qwen3SmVLTemplate(Template):
                 inputs.images[i] = open_image(image)
             except ImageError as e:
                 raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
-            if not self.upscale:
-                inputs.images[i] = fit_within(inputs.images[i], self.longest_edge)
         if inputs.images:
             inputs.mm_processor_kwargs.update(self.image_kwargs)  # the same settings for vLLM's copy of the processor
-        super()._preprocess_inputs(inputs)
+        super()._preprocess_inputs(inputs)  # reads grounding boxes' image sizes: shrink only after it
+        if not self.upscale:
+            inputs.images = [fit_within(image, self.longest_edge) for image in inputs.images]
 
     def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:
         encoded = super()._encode(inputs)

@@ -25,6 +25,7 @@ import torch
 from swift.callbacks.base import TrainerCallback
 from swift.utils import get_env_args, get_logger
 
+from .grounding import render
 from .images import open_image
 
 logger = get_logger()
@@ -33,10 +34,14 @@ logger = get_logger()
 def load_sample_rows(path: str, n: int) -> List[dict]:
     """The first n rows of a swift jsonl, rows with images first, each as (prompt messages, images, expected)."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    # a box in a question needs the template's image-size normalisation: such rows are not asked
+    rows = [r for r in rows if not any('<bbox>' in m['content'] for m in r['messages'] if m['role'] == 'user')]
     rows = sorted(rows, key=lambda r: not r.get('images'))[:n]  # stable: file order within each group
     samples = []
     for i, row in enumerate(rows):
-        messages = row['messages']
+        # a grounding row's <ref-object> tags filled in as the template does; its answer's boxes stay as tags
+        messages = [dict(m, content=render(m['content'], row['objects'])) if row.get('objects') and m['role'] == 'user'
+                    else m for m in row['messages']]
         expected = messages[-1]['content'] if messages[-1]['role'] == 'assistant' else None
         prompt = messages[:-1] if expected is not None else messages
         samples.append({'row': i, 'id': row.get('id'), 'messages': prompt, 'images': row.get('images') or [],

@@ -16,6 +16,13 @@ END_OF_TEXT = '<|endoftext|>'
 THINK_START = '<think>'
 THINK_END = '</think>'
 
+# Qwen's grounding format (Qwen2.5-VL's):
+#   <|object_ref_start|>ref<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>
+OBJECT_REF_START = '<|object_ref_start|>'
+OBJECT_REF_END = '<|object_ref_end|>'
+BOX_START = '<|box_start|>'
+BOX_END = '<|box_end|>'
+
 # Attribute names SmolVLMProcessor reads off the tokenizer (tokenizer_config.json keys).
 PROCESSOR_TOKENS = {
     'image_token': IMAGE_TOKEN,
@@ -27,7 +34,7 @@ PROCESSOR_TOKENS = {
 
 # A Qwen tokenizer must know all of these to be spliced.
 REQUIRED_TOKENS = (IM_START, IM_END, END_OF_TEXT, THINK_START, THINK_END, IMAGE_TOKEN, FAKE_IMAGE_TOKEN,
-                   GLOBAL_IMAGE_TOKEN, VIDEO_TOKEN)
+                   GLOBAL_IMAGE_TOKEN, VIDEO_TOKEN, OBJECT_REF_START, OBJECT_REF_END, BOX_START, BOX_END)
 
 
 def token_id(tokenizer, token: str) -> int:

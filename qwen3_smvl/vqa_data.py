@@ -3,12 +3,16 @@
 Every answer is a short Chinese word that can only be read off the image, so accuracy with real images against
 accuracy with blank images measures whether the model sees. The test split's images are drawn from a separate
 random stream and never appear in training.
+
+The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "图中有哪些三角形？请给出位置" -> one per shape)
+in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
+template writes in Qwen's tokens as thousandths of the image size.
 """
 import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from PIL import Image, ImageDraw
 
@@ -27,16 +31,37 @@ class Scene:
     side: str
 
 
-def draw(scene: Scene, size: int, rng: random.Random) -> Image.Image:
-    img = Image.new('RGB', (size, size), (255, 255, 255))
-    d = ImageDraw.Draw(img)
+# (question, answer) phrasings for one shape and for several; the ref is said in the question and the answer
+ONE_BOX = [('框出图中的<ref-object>', '<ref-object><bbox>'), ('请标出<ref-object>的位置', '<ref-object><bbox>'),
+           ('<ref-object>在哪里？请给出坐标', '<ref-object><bbox>'), ('找到<ref-object>并框出来', '<ref-object><bbox>')]
+SEVERAL_BOXES = [('图中有哪些<ref-object>？请给出位置', '<ref-object>'), ('框出图中所有的<ref-object>', '<ref-object>'),
+                 ('标出每个<ref-object>的位置', '<ref-object>')]
+
+
+def side_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int, int]]:
+    """QA layout: the shapes in a column on the scene's side, at random heights around even spacing."""
     r = size // 8
     x_lo, x_hi = (r + 1, size // 2 - r - 1) if scene.side == '左边' else (size // 2 + r + 1, size - r - 2)
     ys = [size * (k + 1) // (scene.count + 1) for k in range(scene.count)]
-    for y in ys:
-        x = rng.randint(x_lo, x_hi)
-        y = max(r + 1, min(size - r - 2, y + rng.randint(-2, 2)))
+    return [(rng.randint(x_lo, x_hi), max(r + 1, min(size - r - 2, y + rng.randint(-2, 2)))) for y in ys]
+
+
+def grid_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int, int]]:
+    """Grounding layout: the shapes in distinct cells of a 3x3 grid (the side is not used), listed row by row, which
+    is the answer's box order."""
+    cells = sorted(rng.sample(range(9), scene.count))
+    return [(int((k % 3 + .5) * size / 3), int((k // 3 + .5) * size / 3)) for k in cells]
+
+
+def draw(scene: Scene, centres: List[Tuple[int, int]], size: int) -> Tuple[Image.Image, List[List[int]]]:
+    """The picture and each shape's box in pixels (x1, y1, x2, y2), in the order of the centres."""
+    img = Image.new('RGB', (size, size), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    r = size // 8
+    boxes = []
+    for x, y in centres:
         box = (x - r, y - r, x + r, y + r)
+        boxes.append(list(box))
         fill = COLOURS[scene.colour]
         if scene.shape == '圆形':
             d.ellipse(box, fill=fill)
@@ -44,7 +69,7 @@ def draw(scene: Scene, size: int, rng: random.Random) -> Image.Image:
             d.rectangle(box, fill=fill)
         else:
             d.polygon([(x, y - r), (x - r, y + r), (x + r, y + r)], fill=fill)
-    return img
+    return img, boxes
 
 
 def questions(scene: Scene) -> List[tuple]:
@@ -56,19 +81,38 @@ def questions(scene: Scene) -> List[tuple]:
     ]
 
 
-def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int) -> Path:
+def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random) -> dict:
+    """A grounding question in swift's objects format: the ref is said twice (question and answer), then its boxes."""
+    if len(boxes) == 1:
+        (q, a), ref = rng.choice(ONE_BOX), scene.colour + scene.shape
+    else:
+        (q, a), ref = rng.choice(SEVERAL_BOXES), scene.shape
+    a += '<bbox>' * (len(boxes) - a.count('<bbox>'))
+    return {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
+            'objects': {'ref': [ref, ref], 'bbox': boxes}}
+
+
+def random_scene(rng: random.Random) -> Scene:
+    return Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+
+
+def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
+               grounding: bool = False) -> Path:
     rng = random.Random(seed)
     image_dir = out / 'images' / name
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
-        scene = Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+        scene = random_scene(rng)
         path = image_dir / f'{i:05d}.png'
-        draw(scene, size, rng).save(path)
-        q, a = rng.choice(questions(scene))
-        rows.append({'id': f'{name}-{i}', 'messages': [{'role': 'user', 'content': f'<image>{q}'},
-                                                         {'role': 'assistant', 'content': a}],
-                     'images': [str(path.resolve())]})
+        image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
+        image.save(path)
+        if grounding:
+            row = grounding_row(scene, boxes, rng)
+        else:
+            q, a = rng.choice(questions(scene))
+            row = {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}]}
+        rows.append({'id': f'{name}-{i}', **row, 'images': [str(path.resolve())]})
     for k in range(text_only):
         q, a = TEXT_ONLY[k % len(TEXT_ONLY)]
         rows.append({'id': f'{name}-text-{k}', 'messages': [{'role': 'user', 'content': q},
@@ -80,10 +124,15 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
 
 
 def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, text_only: int = 12,
-                 seed: int = 0) -> Dict[str, Path]:
-    """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/."""
+                 seed: int = 0, grounding: int = 0, grounding_test: int = 0) -> Dict[str, Path]:
+    """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/, and with
+    grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B")."""
     out = Path(out)
-    return {
+    files = {
         'train': make_split(out, 'train', train, seed, size, text_only),
         'test': make_split(out, 'test', test, seed + 10_000, size, 0),
     }
+    if grounding or grounding_test:
+        files['grounding_train'] = make_split(out, 'grounding_train', grounding, seed + 20_000, size, 0, True)
+        files['grounding_test'] = make_split(out, 'grounding_test', grounding_test, seed + 30_000, size, 0, True)
+    return files

@@ -10,14 +10,19 @@ pytestmark = pytest.mark.slow
 
 def test_demo_chain_end_to_end(tmp_path):
     out = tmp_path / 'demo'
-    res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--stage1-epochs', 1,
-                   '--stage2-epochs', 1, '--margin', -1, timeout=1200)
+    res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--grounding', 12,
+                   '--grounding-test', 4, '--stage1-epochs', 1, '--stage2-epochs', 1, '--margin', -1, '--box-margin', -1,
+                   timeout=1200)
     log = res.stdout
     for n in range(1, 7):
         assert f'[{n}/6]' in log
-    assert 'question: ' in log and 'answer: ' in log  # step 5: a served answer came back over the OpenAI API
+    assert log.count('question: ') == 2 and 'boxes: ' in log  # step 5: served answers came back over the OpenAI API
+    runs = {'trained, real images', 'trained, blank images', 'untrained splice, real images'}
     accuracy = json.loads((out / 'accuracy.json').read_text())
-    assert set(accuracy) == {'trained, real images', 'trained, blank images', 'untrained splice, real images'}
-    assert all(r['total'] == 6 for r in accuracy.values())
+    boxes = json.loads((out / 'grounding.json').read_text())
+    assert set(accuracy) == set(boxes) == runs
+    assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
+    assert (out / 'grounding_example.png').exists()
+    assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
     assert (out / 'stage1' / 'images' / 'train_loss.png').exists() and (out / 'stage2' / 'images' / 'train_loss.png').exists()
     assert sorted(p.name for p in (out / 'data' / 'images' / 'test').iterdir()) == [f'{i:05d}.png' for i in range(6)]

@@ -49,6 +49,14 @@ CASES = {
          {'role': 'assistant', 'content': '', 'tool_calls': [{'type': 'function', 'function': {
              'name': 'get_weather', 'arguments': {'city': '北京'}}}]}, {'role': 'tool', 'content': '晴'}],
         [], {'enable_thinking': True, 'tools': TOOLS}),
+    'grounding: swift objects in Qwen\'s ref and box tokens': (
+        {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
+                      {'role': 'assistant', 'content': '<ref-object><bbox>'}, {'role': 'user', 'content': '还有吗？'}],
+         'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[4, 3, 20, 15]]}},  # RED is 40x30 pixels
+        [{'role': 'user', 'content': [img(), img('框出<|object_ref_start|>红色圆形<|object_ref_end|>')]},
+         {'role': 'assistant',
+          'content': '<|object_ref_start|>红色圆形<|object_ref_end|><|box_start|>(100,100),(500,500)<|box_end|>'},
+         {'role': 'user', 'content': '还有吗？'}], [RED], {'enable_thinking': False}),
 }
 
 
@@ -261,3 +269,29 @@ def test_image_size_policy_matches_the_processor_called_the_same_way(processor, 
     upscaled = make_template(processor).encode(request)
     assert upscaled['pixel_values'].shape[0] == 13 and upscaled['input_ids'].count(image_id) == 13 * 4
     assert upscaled['input_ids'] == list(processor(text=[text], images=[[RED]])['input_ids'][0])
+
+
+GROUNDING_ROW = {'messages': [{'role': 'user', 'content': '<image>框出图中的<ref-object>'},
+                              {'role': 'assistant', 'content': '<ref-object><bbox><bbox>'}],
+                 'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[40, 20, 120, 100], [0, 100, 400, 200]]}}
+
+
+@pytest.mark.parametrize('setting', [{}, {'SMVL_UPSCALE': 'true'}, {'SMVL_LONGEST_EDGE': '64'}])
+def test_boxes_are_thousandths_of_the_original_size(processor, monkeypatch, setting):
+    """A 400x200 image is shrunk (default: to 128 pixels), upscaled or shrunk further: its boxes read the same."""
+    for key, value in setting.items():
+        monkeypatch.setenv(key, value)
+    row = json.loads(json.dumps(GROUNDING_ROW))  # swift normalises the boxes in place
+    encoded = make_template(processor, mode='train').encode(dict(row, images=[Image.new('RGB', (400, 200))]))
+    text = processor.tokenizer.decode(encoded['input_ids'])
+    assert ('<|object_ref_start|>红色圆形<|object_ref_end|><|box_start|>(100,100),(300,500)<|box_end|>'
+            '<|box_start|>(0,500),(1000,1000)<|box_end|>') in text
+    assert '框出图中的<|object_ref_start|>红色圆形<|object_ref_end|><|im_end|>' in text
+
+
+def test_labels_cover_the_answers_boxes_not_the_questions_ref(processor):
+    row = json.loads(json.dumps(GROUNDING_ROW))
+    encoded = make_template(processor, mode='train').encode(dict(row, images=[Image.new('RGB', (400, 200))]))
+    labelled = processor.tokenizer.decode([t for t, lab in zip(encoded['input_ids'], encoded['labels']) if lab != -100])
+    assert labelled == ('<think>\n\n</think>\n\n<|object_ref_start|>红色圆形<|object_ref_end|><|box_start|>(100,100),'
+                        '(300,500)<|box_end|><|box_start|>(0,500),(1000,1000)<|box_end|><|im_end|>\n')

@@ -1,13 +1,15 @@
 """The main job end to end on the embedded default, on the CPU: a spliced model learns to see and answer in Chinese.
 
   1 generate tiny donors and splice them (tools/make_donors.py, tools/build_model.py)
-  2 generate the synthetic Chinese visual QA set, with held-out images (tools/make_dataset.py)
-  3 recipes/stage1.sh (connector only), then recipes/stage2.sh
-  4 exact match on the held-out split: trained model with real images, with blank images, and the untrained splice
+  2 generate the synthetic Chinese visual QA and grounding sets, with held-out images (tools/make_dataset.py)
+  3 recipes/stage1.sh (connector only), then recipes/stage2.sh, on both tasks
+  4 on the held-out images: exact match of answers and Acc@IoU0.5 of boxes, for the trained model with real images,
+    with blank images, and the untrained splice; one held-out picture saved with its predicted and true boxes
   5 serve the result with recipes/deploy.sh on 127.0.0.1 and ask one question through the OpenAI API
   6 summary
 
-Fails (exit 1) unless real images beat blank images by --margin points of accuracy.
+Fails (exit 1) unless real images beat blank images by --margin points of answer accuracy and --box-margin points
+of box accuracy.
 """
 import argparse
 import base64
@@ -18,6 +20,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = 6
@@ -35,17 +39,22 @@ def run(cmd, **env) -> None:
     subprocess.run(list(map(str, cmd)), cwd=REPO, check=True, env={**os.environ, **{k: str(v) for k, v in env.items()}})
 
 
-def ask_served_model(model_dir: Path, image: str, question: str) -> str:
-    """Serve with recipes/deploy.sh, ask one question with the image as a base64 data URL, stop the server."""
+def ask_served_model(model_dir: Path, questions: list) -> list:
+    """Serve with recipes/deploy.sh, ask each (image, question) with the image as a base64 data URL, stop the
+    server; the raw replies."""
     from qwen3_smvl.serve import served
-    with served(model_dir, model_dir.parent / 'deploy.log', MAX_NEW_TOKENS=16) as base:
-        data_url = 'data:image/png;base64,' + base64.b64encode(Path(image).read_bytes()).decode()
-        body = {'model': 'qwen3-smvl', 'temperature': 0, 'max_tokens': 16, 'messages': [{'role': 'user', 'content': [
-            {'type': 'image_url', 'image_url': {'url': data_url}}, {'type': 'text', 'text': question}]}]}
-        req = urllib.request.Request(base + '/chat/completions', json.dumps(body).encode(),
-                                     {'Content-Type': 'application/json'})
-        reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
-    return reply['choices'][0]['message']['content']
+    replies = []
+    with served(model_dir, model_dir.parent / 'deploy.log', MAX_NEW_TOKENS=96) as base:
+        for image, question in questions:
+            data_url = 'data:image/png;base64,' + base64.b64encode(Path(image).read_bytes()).decode()
+            content = [{'type': 'image_url', 'image_url': {'url': data_url}}, {'type': 'text', 'text': question}]
+            body = {'model': 'qwen3-smvl', 'temperature': 0, 'max_tokens': 96,
+                    'messages': [{'role': 'user', 'content': content}]}
+            req = urllib.request.Request(base + '/chat/completions', json.dumps(body).encode(),
+                                         {'Content-Type': 'application/json'})
+            reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
+            replies.append(reply['choices'][0]['message']['content'])
+    return replies
 
 
 def main(argv=None) -> int:
@@ -61,6 +70,10 @@ def main(argv=None) -> int:
     ap.add_argument('--margin', type=float, default=0.2,
                     help='least accuracy gain of real over blank images (0.2 = 20 points)')
     ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
+    ap.add_argument('--grounding', type=int, default=200, help='training images with a box question')
+    ap.add_argument('--grounding-test', type=int, default=50, help='held-out images with a box question')
+    ap.add_argument('--box-margin', type=float, default=0.2,
+                    help='least box accuracy (Acc@IoU0.5) gain of real over blank images')
     ap.add_argument('--no-serve', action='store_true', help='skip step 5')
     args = ap.parse_args(argv)
     out = args.out.resolve()
@@ -73,54 +86,81 @@ def main(argv=None) -> int:
     run([sys.executable, 'tools/build_model.py', '--vision', out / 'donors' / 'vision', '--llm', out / 'donors' / 'llm',
          '--out', out / 'spliced', '--overwrite'])
 
-    step(2, f'synthetic Chinese visual QA: {args.train} training images, {args.test} held-out')
+    step(2, f'synthetic Chinese visual QA ({args.train} training images, {args.test} held-out) and grounding '
+            f'({args.grounding}, {args.grounding_test} held-out)')
     run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test,
-         '--text-only', args.text_only])
+         '--text-only', args.text_only, '--grounding', args.grounding, '--grounding-test', args.grounding_test])
     train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
+    boxes_train, boxes_test = out / 'data' / 'grounding_train.jsonl', out / 'data' / 'grounding_test.jsonl'
+    datasets = f'{train} {boxes_train}'  # swift mixes space-separated datasets
 
     step(3, 'stage 1 (connector only), then stage 2 (full)')
     for d in ('stage1', 'stage2'):
         subprocess.run(['rm', '-rf', str(out / d)], check=True)
-    run(['bash', 'recipes/stage1.sh'], MODEL=out / 'spliced', DATASET=train, OUTPUT_DIR=out / 'stage1',
+    run(['bash', 'recipes/stage1.sh'], MODEL=out / 'spliced', DATASET=datasets, OUTPUT_DIR=out / 'stage1',
         NUM_EPOCHS=args.stage1_epochs, **recipe_env)
     # 1e-3, not the recipe's 1e-5: the tiny donor LLM is random and learns Chinese answers from scratch.
     run(['bash', 'recipes/stage2.sh'], MODEL=out / 'stage1' / 'last-checkpoint', TUNER='full', LR='1e-3',
-        DATASET=train, OUTPUT_DIR=out / 'stage2', NUM_EPOCHS=args.stage2_epochs, **recipe_env)
+        DATASET=datasets, OUTPUT_DIR=out / 'stage2', NUM_EPOCHS=args.stage2_epochs, **recipe_env)
     trained = (out / 'stage2' / 'last-checkpoint').resolve()
 
-    step(4, 'exact match on the held-out images')
-    from qwen3_smvl.evaluate import answer_text, exact_match
-    results = {
-        'trained, real images': exact_match(trained, test),
-        'trained, blank images': exact_match(trained, test, blank=True),
-        'untrained splice, real images': exact_match(out / 'spliced', test),
-    }
+    step(4, 'answers (exact match) and boxes (Acc@IoU0.5) on the held-out images')
+    from qwen3_smvl.evaluate import answer_text, exact_match, grounding_accuracy
+    runs = {'trained, real images': (trained, False), 'trained, blank images': (trained, True),
+            'untrained splice, real images': (out / 'spliced', False)}
+    results = {name: exact_match(model, test, blank=blank) for name, (model, blank) in runs.items()}
+    boxes = {name: grounding_accuracy(model, boxes_test, blank=blank) for name, (model, blank) in runs.items()}
     (out / 'accuracy.json').write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    (out / 'grounding.json').write_text(json.dumps(boxes, indent=2, ensure_ascii=False))
+    picture = save_boxes_picture(boxes['trained, real images']['examples'][0], out / 'grounding_example.png')
 
-    step(5, 'serve the trained model (recipes/deploy.sh) and ask about one held-out image')
+    step(5, 'serve the trained model (recipes/deploy.sh) and ask about two held-out images')
     if args.no_serve:
         print('  skipped (--no-serve)')
     else:
-        row = json.loads(test.read_text().splitlines()[0])
-        question = row['messages'][0]['content'].replace('<image>', '')
-        answer = ask_served_model(trained, row['images'][0], question)
-        print(f'  image:    {row["images"][0]}\n  question: {question}\n  answer:   {answer_text(answer)}  '
-              f'(expected {row["messages"][1]["content"]}; raw reply {answer!r})')
+        from qwen3_smvl.grounding import parse, render
+        qa, box = json.loads(test.read_text().splitlines()[0]), json.loads(boxes_test.read_text().splitlines()[0])
+        questions = [(row['images'][0], render(row['messages'][0]['content'].replace('<image>', ''),
+                                               row.get('objects') or {})) for row in (qa, box)]
+        answers = ask_served_model(trained, questions)
+        print(f'  image:    {qa["images"][0]}\n  question: {questions[0][1]}\n  answer:   {answer_text(answers[0])}  '
+              f'(expected {qa["messages"][1]["content"]}; raw reply {answers[0]!r})')
+        size = Image.open(box['images'][0]).size
+        predicted = [[round(v) for v in b.to_pixels(*size)] for b in parse(answers[1]).boxes]
+        print(f'  image:    {box["images"][0]}\n  question: {questions[1][1]}\n  answer:   {answer_text(answers[1])}\n'
+              f'  boxes:    {predicted} in pixels (true: {box["objects"]["bbox"]})')
 
     step(6, 'summary')
-    print(f'  {"model / images":<32}{"accuracy":>10}')
+    print(f'  {"model / images":<32}{"answers":>10}{"":9}{"boxes":>10}')
     for name, r in results.items():
-        print(f'  {name:<32}{r["accuracy"]:>10.1%}  ({r["correct"]}/{r["total"]})')
+        b = boxes[name]
+        print(f'  {name:<32}{r["accuracy"]:>10.1%} ({r["correct"]:>3}/{r["total"]}){b["accuracy"]:>10.1%} '
+              f'({b["correct"]:>3}/{b["total"]})')
+    print(f'  boxes drawn (red: predicted, green: true): {picture}')
     for d in ('stage1', 'stage2'):
         print(f'  loss plot: {out / d / "images" / "train_loss.png"}')
     print(f'  checkpoints: {out / "spliced"} (untrained), {trained} (trained)')
     gain = results['trained, real images']['accuracy'] - results['trained, blank images']['accuracy']
-    print(f'  real - blank: {gain:+.1%} (required: at least {args.margin:+.0%}); {time.time() - t0:.0f}s in all')
-    if gain < args.margin:
+    box_gain = boxes['trained, real images']['accuracy'] - boxes['trained, blank images']['accuracy']
+    print(f'  real - blank: answers {gain:+.1%} (required: at least {args.margin:+.0%}), boxes {box_gain:+.1%} '
+          f'(required: at least {args.box_margin:+.0%}); {time.time() - t0:.0f}s in all')
+    if gain < args.margin or box_gain < args.box_margin:
         print('FAIL: the images do not make enough of a difference', file=sys.stderr)
         return 1
-    print('OK: the model reads the answers off the images')
+    print('OK: the model reads the answers and the boxes off the images')
     return 0
+
+
+def save_boxes_picture(example: dict, path: Path) -> Path:
+    """A held-out picture with the trained model's boxes (red) and the true ones (green), four times its size."""
+    from qwen3_smvl.draw import draw_boxes
+    from qwen3_smvl.grounding import parse
+    image = Image.open(example['image'])
+    image = image.resize((image.width * 4, image.height * 4), Image.NEAREST)
+    drawn = [(tuple(4 * v for v in box), None, 'green') for box in example['truth']]
+    drawn += [(b.to_pixels(*image.size), b.ref, 'red') for b in parse(example['response']).boxes]  # on top
+    draw_boxes(image, drawn).save(path)
+    return path
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 """Generate the synthetic Chinese visual QA set (swift jsonl + PNGs); point it at bigger sizes for real runs.
 
-  python tools/make_dataset.py --out DIR [--train 400] [--test 60] [--size 64]
+  python tools/make_dataset.py --out DIR [--train 400] [--test 60] [--size 64] [--grounding 200 --grounding-test 50]
 """
 import argparse
 from pathlib import Path
@@ -15,9 +15,13 @@ def main(argv=None) -> None:
     ap.add_argument('--test', type=int, default=60, help='held-out images (never seen in training)')
     ap.add_argument('--size', type=int, default=64, help='image side in pixels')
     ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
+    ap.add_argument('--grounding', type=int, default=0,
+                    help='training images with a box question (grounding_train.jsonl)')
+    ap.add_argument('--grounding-test', type=int, default=0, help='held-out images with a box question')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
-    files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed)
+    files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed, args.grounding,
+                         args.grounding_test)
     for split, file in files.items():
         print(f'{split}: {file} ({sum(1 for _ in file.open())} rows)')
 
