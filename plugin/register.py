@@ -16,6 +16,7 @@ from transformers import AutoModelForImageTextToText
 
 from qwen3_smvl.bad_rows import BadRowsCallback
 from qwen3_smvl.processor import load_processor
+from qwen3_smvl.registry import register as register_datasets
 from qwen3_smvl.sample_answers import SampleAnswersCallback
 from qwen3_smvl.splice import ARCHITECTURE
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
@@ -115,3 +116,4 @@ if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: l
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback
 callbacks_map['bad_rows'] = BadRowsCallback
+register_datasets()  # the_cauldron and Chinese sets (qwen3_smvl/registry.py)

@@ -15,22 +15,6 @@ VLLM_PYTHON = REPO / '.venv-vllm' / 'bin' / 'python'
 requires_vllm = pytest.mark.skipif(not VLLM_PYTHON.exists(), reason='no .venv-vllm (make vllm-venv builds it)')
 
 
-@pytest.fixture(scope='module')
-def distinct_head_model(tiny_splice, tmp_path_factory):
-    """The tiny splice with an untied head unlike its embeddings, scaled so greedy tokens depend on the input."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-    torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_pretrained(tiny_splice, tie_word_embeddings=False)
-    model.config.tie_word_embeddings = model.config.text_config.tie_word_embeddings = False
-    with torch.no_grad():
-        model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight))
-        model.model.connector.modality_projection.proj.weight.mul_(5)
-    out = tmp_path_factory.mktemp('vllm') / 'model'
-    model.save_pretrained(out)
-    AutoProcessor.from_pretrained(tiny_splice).save_pretrained(out)
-    return out
-
-
 def pictures(folder: Path, size=(64, 48)):
     folder.mkdir(exist_ok=True)
     paths = []
