@@ -1,6 +1,7 @@
 """Local copies of hub datasets in their exact on-disk schema (parquet with `datasets` feature types), for tests.
 
-  the_cauldron/<subset>/train-00000-of-00001-<hash>.parquet   images: Sequence(Image), texts: [{user, assistant, source}]
+  the_cauldron/<subset>/train-00000-of-00001-<hash>.parquet  images: Sequence(Image),
+                                                             texts: [{user, assistant, source}]
   llava-en-zh-300k/zh/train-0000N-of-00002.parquet            messages: [{content, role}], images: Sequence(Image)
   alpaca-gpt4-data-zh/train-00000-of-00001.parquet             instruction, input, output
 """
@@ -24,7 +25,10 @@ def cauldron_subset(root: Path, name: str = 'cocoqa') -> Path:
     """Five rows: one image, two images, two turns, no usable turn (dropped), corrupt image bytes."""
     features = Features({'images': Sequence(ImageFeature()),
                          'texts': [{'user': Value('string'), 'assistant': Value('string'), 'source': Value('string')}]})
-    turn = lambda q, a: {'user': q, 'assistant': a, 'source': name}  # noqa: E731
+
+    def turn(question, answer):
+        return {'user': question, 'assistant': answer, 'source': name}
+
     rows = [
         {'images': [png((220, 30, 30))], 'texts': [turn('What colour is the square?', 'Red.')]},
         {'images': [png((30, 30, 220)), png((30, 170, 60), (64, 32))],

@@ -31,6 +31,8 @@ def test_the_cauldron_is_registered_by_name_on_both_hubs():
         meta = syntax.get_dataset_meta(use_hf)
         assert isinstance(meta.preprocess_func, CauldronPreprocessor)
         assert [s.name for s in meta.subsets] == list(CAULDRON['subsets']) and syntax.subsets[0] in CAULDRON['subsets']
+    meta = DatasetSyntax.parse('hf::BUAADreamer/llava-en-zh-300k:zh').get_dataset_meta(True)
+    assert meta.hf_dataset_id == 'BUAADreamer/llava-en-zh-300k' and [s.name for s in meta.subsets] == ['zh', 'en']
 
 
 def test_cauldron_rows_keep_every_turn_and_image(hub):
@@ -76,11 +78,28 @@ def test_stage1_trains_on_a_mixture_of_hub_layouts(hub, tiny_splice, tmp_path):
     is dropped with its name and counted, every other row trains."""
     from test_recipes import run_recipe
     out = tmp_path / 'run'
-    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=f'{hub["cauldron"]} {hub["llava_zh"]} {hub["alpaca_zh"]}#2',
-                     OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2, LAZY_TOKENIZE='false', SAMPLE_STEPS=0)
+    mixture = f'{hub["cauldron"]} {hub["llava_zh"]} {hub["alpaca_zh"]}#2'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=mixture, OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2,
+                     LAZY_TOKENIZE='false', SAMPLE_STEPS=0)
     assert 'num_rows: 7\n' in log  # 3 + 2 + 2 encoded up front
     assert "bad row '<image>What is this?'" in log and 'not a readable image' in log
     assert 'before training: 1 bad rows dropped: unreadable image 1' in log
     assert [json.loads(line)['cause'] for line in (out / 'bad_rows.jsonl').read_text().splitlines()] == \
         ['unreadable image']
     assert (out / 'last-checkpoint').exists()
+
+
+def test_preview_shows_every_row_with_its_tokens(hub, tiny_splice, tmp_path):
+    from PIL import Image
+
+    from conftest import run_tool
+    out = tmp_path / 'preview.png'
+    res = run_tool('tools/preview_dataset.py', hub['cauldron'], '--n', 8, '--model', tiny_splice, '--out', out)
+    table = [line.split() for line in res.stdout.splitlines() if line[:4].strip().isdigit()]
+    assert [row[0] for row in table] == ['0', '1', '2', '3']  # 4 rows after preprocessing, though 8 were asked
+    assert table[3][1] == '-' and 'dropped in training: ImageError' in res.stdout  # the corrupt image's row
+    assert int(table[1][2]) > int(table[0][2])  # its two images both counted
+    assert '3 of 4 rows trainable' in res.stdout
+    sheet = Image.open(out)
+    assert sheet.width == 1200 and sheet.height >= 4 * 210  # one band per row, each at least a thumbnail high
+    assert f'({sheet.width}x{sheet.height}, 4 rows)' in res.stdout
