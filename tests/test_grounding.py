@@ -195,3 +195,16 @@ def test_served_answer_keeps_its_box(box_model, tmp_path, backend):
     assert f'| {data} | 4 | 75.0% |' in scored.stdout and '| overall | 4 | 75.0% |' in scored.stdout
     results = [json.loads(line) for line in (tmp_path / 'eval' / 'results.jsonl').read_text().splitlines()]
     assert [r['hit'] for r in results] == [True, True, False, True]
+
+
+def test_sample_answers_ask_grounding_questions_with_their_refs(tmp_path):
+    from qwen3_smvl.sample_answers import load_sample_rows
+    rows = [{'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
+                          {'role': 'assistant', 'content': '<ref-object><bbox>'}],
+             'objects': {'ref': ['猫', '猫'], 'bbox': [[1, 2, 3, 4]]}, 'images': ['a.png']},
+            {'messages': [{'role': 'user', 'content': '<image><bbox>是什么'}, {'role': 'assistant', 'content': '猫'}],
+             'objects': {'ref': ['猫'], 'bbox': [[1, 2, 3, 4]]}, 'images': ['a.png']}]
+    path = tmp_path / 'rows.jsonl'
+    path.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    samples = load_sample_rows(str(path), 4)
+    assert [s['question'] for s in samples] == ['<image>框出' + ref_text('猫')]  # a box in a question: not asked

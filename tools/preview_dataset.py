@@ -1,6 +1,6 @@
 """Look at a dataset before training on it: a contact sheet of its first rows and their token counts.
 
-  python tools/preview_dataset.py DATASET [--n 8] [--model runs/demo/spliced] [--out preview.png]
+  python tools/preview_dataset.py DATASET [--n 8] [--model runs/demo/spliced] [--out runs/preview.png]
 
 DATASET is anything the recipes take (a swift jsonl, a swift or registered dataset id such as
 AI-ModelScope/the_cauldron:cocoqa, a local subset folder). Tokens are counted by the model's template as training
@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     ap.add_argument('dataset')
     ap.add_argument('--n', type=int, default=8, help='rows to show')
     ap.add_argument('--model', type=Path, default=REPO / 'runs' / 'demo' / 'spliced')
-    ap.add_argument('--out', type=Path, default=Path('preview.png'))
+    ap.add_argument('--out', type=Path, default=REPO / 'runs' / 'preview.png')
     args = ap.parse_args(argv)
     try:
         check(args.dataset, 'DATASET', {})
