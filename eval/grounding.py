@@ -23,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from qwen3_smvl.client import post
-from qwen3_smvl.grounding import boxes_match, parse, render
+from qwen3_smvl.grounding import boxes_match, pixel_boxes, render
 
 
 def image_of(entry) -> Image.Image:
@@ -58,7 +58,7 @@ def score(args, name: str, rows, out) -> dict:
         question = render(question_turn['content'].replace('<image>', ''), row['objects'])
         image = image_of(row['images'][0])
         answer = ask(args, question, image)
-        predicted = [b.to_pixels(*image.size) for b in parse(answer).boxes]
+        predicted = pixel_boxes(answer, *image.size)
         truth = truth_boxes(row['objects'], *image.size)
         hit = boxes_match(predicted, truth)
         hits, total = hits + hit, total + 1

@@ -10,7 +10,7 @@ from typing import Dict, List
 
 from PIL import Image
 
-from .grounding import boxes_match, parse, render
+from .grounding import boxes_match, pixel_boxes, render
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -61,9 +61,7 @@ def grounding_accuracy(model_dir, jsonl, max_new_tokens: int = 96, **kwargs) -> 
     responses = generate(model_dir, rows, max_new_tokens=max_new_tokens, **kwargs)
     correct, examples = 0, []
     for row, response in zip(rows, responses):
-        width, height = Image.open(row['images'][0]).size
-        predicted = [b.to_pixels(width, height) for b in parse(response).boxes]
-        hit = boxes_match(predicted, row['objects']['bbox'])
+        hit = boxes_match(pixel_boxes(response, *Image.open(row['images'][0]).size), row['objects']['bbox'])
         correct += hit
         examples.append({'id': row.get('id'), 'image': row['images'][0], 'question': row['messages'][-2]['content'],
                          'truth': row['objects']['bbox'], 'response': response, 'correct': hit})

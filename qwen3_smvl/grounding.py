@@ -57,6 +57,11 @@ def parse(text: str) -> Parsed:
     return parsed
 
 
+def pixel_boxes(text: str, width: int, height: int) -> List[Tuple[float, float, float, float]]:
+    """Every box in a generated text, in pixels of a width x height image."""
+    return [b.to_pixels(width, height) for b in parse(text).boxes]
+
+
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (x1, y1, x2, y2) boxes; 0 for empty ones."""
     w = min(a[2], b[2]) - max(a[0], b[0])

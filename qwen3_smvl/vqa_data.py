@@ -31,11 +31,9 @@ class Scene:
     side: str
 
 
-# (question, answer) phrasings for one shape and for several; the ref is said in the question and the answer
-ONE_BOX = [('框出图中的<ref-object>', '<ref-object><bbox>'), ('请标出<ref-object>的位置', '<ref-object><bbox>'),
-           ('<ref-object>在哪里？请给出坐标', '<ref-object><bbox>'), ('找到<ref-object>并框出来', '<ref-object><bbox>')]
-SEVERAL_BOXES = [('图中有哪些<ref-object>？请给出位置', '<ref-object>'), ('框出图中所有的<ref-object>', '<ref-object>'),
-                 ('标出每个<ref-object>的位置', '<ref-object>')]
+# Question phrasings for one shape and for several; the answer is the ref again, then a box per shape.
+ONE_BOX = ['框出图中的<ref-object>', '请标出<ref-object>的位置', '<ref-object>在哪里？请给出坐标', '找到<ref-object>并框出来']
+SEVERAL_BOXES = ['图中有哪些<ref-object>？请给出位置', '框出图中所有的<ref-object>', '标出每个<ref-object>的位置']
 
 
 def side_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int, int]]:
@@ -83,17 +81,11 @@ def questions(scene: Scene) -> List[tuple]:
 
 def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random) -> dict:
     """A grounding question in swift's objects format: the ref is said twice (question and answer), then its boxes."""
-    if len(boxes) == 1:
-        (q, a), ref = rng.choice(ONE_BOX), scene.colour + scene.shape
-    else:
-        (q, a), ref = rng.choice(SEVERAL_BOXES), scene.shape
-    a += '<bbox>' * (len(boxes) - a.count('<bbox>'))
-    return {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
+    q, ref = (rng.choice(ONE_BOX), scene.colour + scene.shape) if len(boxes) == 1 else \
+        (rng.choice(SEVERAL_BOXES), scene.shape)
+    return {'messages': [{'role': 'user', 'content': f'<image>{q}'},
+                         {'role': 'assistant', 'content': '<ref-object>' + '<bbox>' * len(boxes)}],
             'objects': {'ref': [ref, ref], 'bbox': boxes}}
-
-
-def random_scene(rng: random.Random) -> Scene:
-    return Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
@@ -103,7 +95,7 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
-        scene = random_scene(rng)
+        scene = Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
         path = image_dir / f'{i:05d}.png'
         image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
         image.save(path)

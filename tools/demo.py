@@ -118,15 +118,14 @@ def main(argv=None) -> int:
     if args.no_serve:
         print('  skipped (--no-serve)')
     else:
-        from qwen3_smvl.grounding import parse, render
+        from qwen3_smvl.grounding import pixel_boxes, render
         qa, box = json.loads(test.read_text().splitlines()[0]), json.loads(boxes_test.read_text().splitlines()[0])
         questions = [(row['images'][0], render(row['messages'][0]['content'].replace('<image>', ''),
                                                row.get('objects') or {})) for row in (qa, box)]
         answers = ask_served_model(trained, questions)
         print(f'  image:    {qa["images"][0]}\n  question: {questions[0][1]}\n  answer:   {answer_text(answers[0])}  '
               f'(expected {qa["messages"][1]["content"]}; raw reply {answers[0]!r})')
-        size = Image.open(box['images'][0]).size
-        predicted = [[round(v) for v in b.to_pixels(*size)] for b in parse(answers[1]).boxes]
+        predicted = [[round(v) for v in b] for b in pixel_boxes(answers[1], *Image.open(box['images'][0]).size)]
         print(f'  image:    {box["images"][0]}\n  question: {questions[1][1]}\n  answer:   {answer_text(answers[1])}\n'
               f'  boxes:    {predicted} in pixels (true: {box["objects"]["bbox"]})')
 
