@@ -22,7 +22,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from qwen3_smvl.client import post
+from qwen3_smvl.client import chat, post
 from qwen3_smvl.grounding import boxes_match, pixel_boxes, render
 
 
@@ -42,9 +42,8 @@ def ask(args, question: str, image: Image.Image) -> str:
     buf = io.BytesIO()
     image.save(buf, format='PNG')
     url = 'data:image/png;base64,' + base64.b64encode(buf.getvalue()).decode()
-    body = {'model': args.model, 'temperature': 0, 'max_tokens': args.max_tokens, 'messages': [{'role': 'user',
-            'content': [{'type': 'image_url', 'image_url': {'url': url}}, {'type': 'text', 'text': question}]}]}
-    status, text = post(args.api_url, body, api_key=args.api_key)
+    status, text = post(args.api_url, chat([url], question, model=args.model, max_tokens=args.max_tokens),
+                        api_key=args.api_key)
     if status != 200:
         raise RuntimeError(f'{args.api_url} answered {status}: {text[:300]}')
     return json.loads(text)['choices'][0]['message']['content']

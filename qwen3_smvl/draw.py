@@ -27,12 +27,16 @@ def cjk_font_file() -> Optional[str]:
     return files[0] if files else None
 
 
+def cjk_font(size: int) -> ImageFont.FreeTypeFont:
+    font_file = cjk_font_file()
+    return ImageFont.truetype(font_file, size) if font_file else ImageFont.load_default(size)
+
+
 def draw_boxes(image: Image.Image, boxes: Iterable[LabelledBox], width: int = 2) -> Image.Image:
     """A copy of the image with each box outlined in its colour and its label above it (inside when at the top)."""
     image = image.convert('RGB')
     font_size = max(12, min(image.size) // 20)
-    font_file = cjk_font_file()
-    font = ImageFont.truetype(font_file, font_size) if font_file else ImageFont.load_default(font_size)
+    font = cjk_font(font_size)
     draw = ImageDraw.Draw(image)
     for (x1, y1, x2, y2), label, colour in boxes:
         draw.rectangle((x1, y1, x2, y2), outline=colour, width=width)

@@ -4,11 +4,11 @@ Each row is a band of the sheet: its images on the left, its conversation on the
 qwen3_smvl/draw.py), and above them the row's tokens as the template encodes it for training.
 """
 import textwrap
-from typing import List, Optional
+from typing import List
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
-from .draw import cjk_font_file
+from .draw import cjk_font
 from .images import ImageError, open_image
 
 WIDTH, THUMB, PAD, FONT_SIZE = 1200, 200, 10, 16
@@ -42,8 +42,8 @@ def band(row: dict, stats: dict, index: int, font) -> Image.Image:
     lines = textwrap.wrap(header, columns) + ['']
     header_lines = len(lines) - 1
     for message in row['messages']:
-        content = message['content'] if isinstance(message['content'], str) else str(message['content'])
-        lines += textwrap.wrap(f'{ROLE_NAMES.get(message["role"], message["role"])}: {content}', columns) or ['']
+        lines += textwrap.wrap(f'{ROLE_NAMES.get(message["role"], message["role"])}: {message["content"]}',
+                               columns) or ['']
     rows_of_images = (len(images) + 1) // 2
     height = max(PAD * 2 + (FONT_SIZE + 4) * len(lines), PAD + (THUMB + PAD) * rows_of_images)
     sheet = Image.new('RGB', (WIDTH, height), 'white')
@@ -57,9 +57,8 @@ def band(row: dict, stats: dict, index: int, font) -> Image.Image:
     return sheet
 
 
-def contact_sheet(rows: List[dict], stats: List[dict], font_file: Optional[str] = None) -> Image.Image:
-    font_file = font_file or cjk_font_file()
-    font = ImageFont.truetype(font_file, FONT_SIZE) if font_file else ImageFont.load_default(FONT_SIZE)
+def contact_sheet(rows: List[dict], stats: List[dict]) -> Image.Image:
+    font = cjk_font(FONT_SIZE)
     bands = [band(row, s, i, font) for i, (row, s) in enumerate(zip(rows, stats))]
     sheet = Image.new('RGB', (WIDTH, sum(b.height for b in bands)), 'white')
     top = 0

@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from PIL import Image
@@ -42,18 +41,16 @@ def run(cmd, **env) -> None:
 def ask_served_model(model_dir: Path, questions: list) -> list:
     """Serve with recipes/deploy.sh, ask each (image, question) with the image as a base64 data URL, stop the
     server; the raw replies."""
+    from qwen3_smvl.client import chat, post
     from qwen3_smvl.serve import served
     replies = []
     with served(model_dir, model_dir.parent / 'deploy.log', MAX_NEW_TOKENS=96) as base:
         for image, question in questions:
             data_url = 'data:image/png;base64,' + base64.b64encode(Path(image).read_bytes()).decode()
-            content = [{'type': 'image_url', 'image_url': {'url': data_url}}, {'type': 'text', 'text': question}]
-            body = {'model': 'qwen3-smvl', 'temperature': 0, 'max_tokens': 96,
-                    'messages': [{'role': 'user', 'content': content}]}
-            req = urllib.request.Request(base + '/chat/completions', json.dumps(body).encode(),
-                                         {'Content-Type': 'application/json'})
-            reply = json.loads(urllib.request.urlopen(req, timeout=300).read())
-            replies.append(reply['choices'][0]['message']['content'])
+            status, text = post(base, chat([data_url], question, max_tokens=96))
+            if status != 200:
+                raise RuntimeError(f'the served model answered {status}: {text[:300]}')
+            replies.append(json.loads(text)['choices'][0]['message']['content'])
     return replies
 
 
