@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: venv vllm-venv venv-gpu test demo clean
+.PHONY: venv vllm-venv venv-gpu test demo app clean
 
 $(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ test: venv
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/demo.py
+
+# A web page to try the demo's trained model (run `make demo` first): http://127.0.0.1:7860
+app: venv
+	bash recipes/app.sh
 
 clean:
 	rm -rf runs

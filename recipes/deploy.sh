@@ -16,6 +16,7 @@ SERVED_MODEL_NAME=${SERVED_MODEL_NAME:-qwen3-smvl}
 MAX_MODEL_LEN=${MAX_MODEL_LEN:-}                   # empty: the model's own
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-512}
 MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
+ENABLE_THINKING=${ENABLE_THINKING:-}               # true: answers start with a <think> part; empty: the template's (off)
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
 TORCH_DTYPE=${TORCH_DTYPE:-}                       # empty: the checkpoint's (float32 for vLLM on a CPU)
@@ -68,7 +69,9 @@ adapter_args=()
 [ -n "$ADAPTERS" ] && adapter_args=(--adapters "$ADAPTERS")
 auth_args=()
 [ -n "$API_KEY" ] && auth_args=(--api_key "$API_KEY")
+thinking_args=()
+[ -n "$ENABLE_THINKING" ] && thinking_args=(--enable_thinking "$ENABLE_THINKING")
 
 exec swift deploy --external_plugins "$REPO/plugin/register.py" --model "$MODEL" --model_type qwen3_smvl \
-  "${adapter_args[@]}" "${auth_args[@]}" "${backend_args[@]}" --host "$HOST" --port "$PORT" \
+  "${adapter_args[@]}" "${auth_args[@]}" "${thinking_args[@]}" "${backend_args[@]}" --host "$HOST" --port "$PORT" \
   --served_model_name "$SERVED_MODEL_NAME" --max_new_tokens "$MAX_NEW_TOKENS" "$@"

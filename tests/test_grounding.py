@@ -3,20 +3,11 @@ import json
 import random
 
 import pytest
-import torch
 from PIL import Image
 
-from conftest import REPO, run_tool
+from conftest import EXPECTED_BOX, REPO, box_text, ref_text, run_tool
 from qwen3_smvl.grounding import Box, boxes_match, iou, parse, render
-from qwen3_smvl.tokens import BOX_END, BOX_START, OBJECT_REF_END, OBJECT_REF_START
-
-
-def box_text(x1, y1, x2, y2) -> str:
-    return f'{BOX_START}({x1},{y1}),({x2},{y2}){BOX_END}'
-
-
-def ref_text(ref) -> str:
-    return f'{OBJECT_REF_START}{ref}{OBJECT_REF_END}'
+from qwen3_smvl.tokens import BOX_END, BOX_START, OBJECT_REF_START
 
 
 def test_round_trip_on_generated_boxes():
@@ -116,48 +107,6 @@ def test_grounding_rows_box_every_shape(tmp_path):
             centre = image.getpixel(((x1 + x2) // 2, (y1 + y2) // 2 + 2))
             assert centre != (255, 255, 255)  # a shape is drawn inside every box
     assert len(questions) >= 4  # several phrasings
-
-
-@pytest.fixture(scope='module')
-def box_model(tiny_splice, tmp_path_factory):
-    """The tiny splice trained in-process on one grounding row until it answers with the row's box (CPU, seconds)."""
-    from swift.model import get_model_processor
-    from swift.template import get_template
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    from qwen3_smvl.evaluate import load_plugin
-    plugin = load_plugin()
-    work = tmp_path_factory.mktemp('box_model')
-    image = work / 'red.png'
-    Image.new('RGB', (64, 48), 'white').save(image)
-    row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
-                        {'role': 'assistant', 'content': '<ref-object><bbox>'}],
-           'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[8, 12, 24, 36]]}, 'images': [str(image)]}
-    processor = get_model_processor(str(tiny_splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
-    template = get_template(processor, template_type='qwen3_smvl')
-    template.set_mode('train')
-    batch = template.data_collator([template.encode(json.loads(json.dumps(row)))])
-    torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_pretrained(tiny_splice)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for step in range(300):
-        inputs = template._post_encode(model, dict(batch))
-        loss = model(inputs_embeds=inputs['inputs_embeds'], attention_mask=batch['attention_mask'],
-                     labels=batch['labels']).loss
-        if loss.item() < 0.01:
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    print(f'box model: loss {loss.item():.5f} after {step} steps')
-    assert loss.item() < 0.01, loss.item()
-    out = work / 'model'
-    model.save_pretrained(out)
-    AutoProcessor.from_pretrained(tiny_splice).save_pretrained(out)
-    return out, image
-
-
-EXPECTED_BOX = ref_text('红色圆形') + box_text(125, 250, 375, 750)  # [8, 12, 24, 36] of 64x48 in thousandths
 
 
 def test_swift_decodes_the_box_tokens(box_model):
