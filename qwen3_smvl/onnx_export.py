@@ -172,7 +172,9 @@ def quantize(onnx_dir: Path, graph: str, method: str) -> Path:
         save_graph(quantizer.model.model, target, large)
     else:  # fp16 weights and compute, fp32 inputs and outputs
         from onnxruntime.transformers.float16 import convert_float_to_float16
-        save_graph(convert_float_to_float16(onnx.load(source), keep_io_types=True), target, large)
+        # shape inference runs on the serialized graph, which protobuf cannot hold past 2 GB
+        save_graph(convert_float_to_float16(onnx.load(source), keep_io_types=True, disable_shape_infer=large), target,
+                   large)
     return target
 
 
