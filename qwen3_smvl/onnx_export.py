@@ -165,6 +165,9 @@ def quantize(onnx_dir: Path, graph: str, method: str) -> Path:
     if method == 'int8':  # weights int8, activations quantized at run time
         from onnxruntime.quantization import QuantType, quantize_dynamic
         quantize_dynamic(source, target, weight_type=QuantType.QInt8, use_external_data_format=large)
+        if large:  # it names the weights GRAPH_int8.onnx.data; transformers.js fetches GRAPH_int8.onnx_data
+            save_graph(onnx.load(target), target, large)
+            (onnx_dir / f'{target.name}.data').unlink()
     elif method == 'q4':  # MatMul weights in 4-bit blocks (MatMulNBits); the rest stays fp32
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
         quantizer = MatMulNBitsQuantizer(onnx.load(source), block_size=32, is_symmetric=True)
