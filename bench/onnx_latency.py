@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from qwen3_smvl.donors import make_donors
-from qwen3_smvl.onnx_export import QUANTIZATIONS, export
+from qwen3_smvl.onnx_export import GRAPHS, QUANTIZATIONS, export
 from qwen3_smvl.onnx_runtime import OnnxVLM
 from qwen3_smvl.splice import build
 
@@ -78,8 +78,8 @@ def main(argv=None) -> None:
         for quantization in (None, *QUANTIZATIONS):
             runner = fp32 if quantization is None else OnnxVLM(work / 'onnx', quantization, threads=args.threads)
             runner.processor.image_processor.do_image_splitting = False
-            size = sum(v for k, v in sizes.items() if k.endswith(f'_{quantization}.onnx' if quantization else '.onnx')
-                       and (quantization or not any(f'_{q}.' in k for q in QUANTIZATIONS)))
+            suffix = f'_{quantization}' if quantization else ''
+            size = sum(sizes[f'{graph}{suffix}.onnx'] for graph in GRAPHS)
             rows.append((f'onnxruntime {quantization or "fp32"}', size, *onnx_latency(runner, image, args.new_tokens)))
         base_first, base_speed = rows[0][2], rows[0][3]
         print(f'{"runtime":<22}{"files":>10}{"first token":>14}{"decode":>14}{"vs transformers":>22}')
