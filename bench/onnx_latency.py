@@ -13,7 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 
@@ -28,14 +27,10 @@ QUESTION = '图中有什么？'
 def onnx_latency(runner: OnnxVLM, image: Image.Image, new_tokens: int) -> tuple:
     """(seconds to the first token, decode tokens/s)."""
     start = time.perf_counter()
-    embeds = runner.prompt_embeddings(runner.encode([image], QUESTION))
-    logits, past = runner.step(embeds, None, 0)
+    prefilled = runner.prefill([image], QUESTION)
     first = time.perf_counter() - start
-    seen, start = embeds.shape[1], time.perf_counter()
-    for _ in range(new_tokens):
-        token = np.array([[int(logits[0, -1].argmax())]], np.int64)
-        logits, past = runner.step(runner.sessions['embed_tokens'].run(None, {'input_ids': token})[0], past, seen)
-        seen += 1
+    start = time.perf_counter()
+    runner.decode(*prefilled, new_tokens)  # no stop tokens: the full count
     return first, new_tokens / (time.perf_counter() - start)
 
 

@@ -66,25 +66,33 @@ class OnnxVLM:
         logits, *present = self.sessions['decoder_model_merged'].run(None, feeds)
         return logits, present
 
+    def prefill(self, images: List[Image.Image], question: str):
+        """The prompt through the three graphs: the logits after it, the cache, and the positions it holds."""
+        embeds = self.prompt_embeddings(self.encode(images, question))
+        logits, past = self.step(embeds, None, 0)
+        return logits, past, embeds.shape[1]
+
     def first_logits(self, images: List[Image.Image], question: str) -> np.ndarray:
         """The logits of the first answer token."""
-        return self.step(self.prompt_embeddings(self.encode(images, question)), None, 0)[0][0, -1]
+        return self.prefill(images, question)[0][0, -1]
 
-    def generate(self, images: List[Image.Image], question: str, max_new_tokens: int = 32) -> List[int]:
-        """Greedy answer token ids, ending at (not including) an end-of-turn token."""
-        inputs = self.encode(images, question)
-        embeds = self.prompt_embeddings(inputs)
-        logits, past = self.step(embeds, None, 0)
-        seen, tokens = embeds.shape[1], []
+    def decode(self, logits: np.ndarray, past: List[np.ndarray], seen: int, max_new_tokens: int,
+               stop_tokens=frozenset()) -> List[int]:
+        """Greedy tokens after a prefill, one decoder step each, ending at (not including) one of stop_tokens."""
+        tokens = []
         for _ in range(max_new_tokens):
             token = int(logits[0, -1].argmax())
-            if token in self.eos:
+            if token in stop_tokens:
                 break
             tokens.append(token)
             next_embeds = self.sessions['embed_tokens'].run(None, {'input_ids': np.array([[token]], np.int64)})[0]
             logits, past = self.step(next_embeds, past, seen)
             seen += 1
         return tokens
+
+    def generate(self, images: List[Image.Image], question: str, max_new_tokens: int = 32) -> List[int]:
+        """Greedy answer token ids, ending at (not including) an end-of-turn token."""
+        return self.decode(*self.prefill(images, question), max_new_tokens, self.eos)
 
     def answer(self, images: List[Image.Image], question: str, max_new_tokens: int = 32) -> str:
         tokens = self.generate(images, question, max_new_tokens)
