@@ -16,10 +16,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from qwen3_smvl.donors import make_donors
-from qwen3_smvl.onnx_export import GRAPHS, QUANTIZATIONS, export
-from qwen3_smvl.onnx_runtime import OnnxVLM
-from qwen3_smvl.splice import build
+from qwen3_smvl.build.donors import make_donors
+from qwen3_smvl.build.splice import build
+from qwen3_smvl.export.onnx_graphs import GRAPHS, QUANTIZATIONS, export
+from qwen3_smvl.export.onnx_runtime import OnnxVLM
 
 QUESTION = '图中有什么？'
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qwen3_smvl.donors import make_splice  # noqa: E402
-from qwen3_smvl.vqa_data import make_dataset  # noqa: E402
+from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.datasets.synthetic import make_dataset  # noqa: E402
 
 
 def stage1(out: Path, model: Path, data: Path, epochs: int, sample_steps: int) -> dict:

@@ -3,7 +3,7 @@
   python bench/soak.py [--model DIR] [--requests 300] [--concurrency 16]
 
 For each backend, recipes/deploy.sh on 127.0.0.1 (default model: the tiny splice, made if absent), then
-qwen3_smvl.soak: prints good requests answered, bad ones refused with a 4xx, any 5xx, the time taken, and the
+qwen3_smvl.serve.soak: prints good requests answered, bad ones refused with a 4xx, any 5xx, the time taken, and the
 server's resident memory after a warm-up and after the run (the ratio should stay under 1.10).
 """
 import argparse
@@ -13,9 +13,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qwen3_smvl.donors import make_splice  # noqa: E402
-from qwen3_smvl.serve import SERVER_PIDS, served  # noqa: E402
-from qwen3_smvl.soak import soak  # noqa: E402
+from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.serve.deploy import SERVER_PIDS, served  # noqa: E402
+from qwen3_smvl.serve.soak import soak  # noqa: E402
 
 
 def main() -> None:

@@ -98,7 +98,7 @@ def swift_tokens(model_dir: Path, data: Path, env: dict) -> int:
     code = f'''
 import json, os
 os.environ.update({env!r})
-from qwen3_smvl.evaluate import load_plugin
+from qwen3_smvl.swift_plugin import load_plugin
 load_plugin()
 from swift.model import get_model_processor
 from swift.template import get_template
@@ -113,6 +113,7 @@ print(json.dumps([len(template.encode(json.loads(line))['input_ids']) for line i
 
 def token_budget(model_dir: Path) -> None:
     from transformers import AutoProcessor
+
     from qwen3_smvl.images import fit_within
     processor = AutoProcessor.from_pretrained(model_dir)
     seq = processor.image_seq_len
@@ -141,6 +142,7 @@ def profile_step(model_dir: Path, data: Path) -> None:
     """Where one stage-1 step of the recipe default goes: vision tower forward vs the rest (LLM forward+backward)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
+
     from qwen3_smvl.images import fit_within
     cuda = torch.cuda.is_available()
     device, dtype = ('cuda', torch.bfloat16) if cuda else ('cpu', torch.float32)

@@ -14,12 +14,12 @@ from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKey
 from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
 
-from qwen3_smvl.bad_rows import BadRowsCallback
+from qwen3_smvl.build.config import ARCHITECTURE
+from qwen3_smvl.datasets.registry import register as register_datasets
 from qwen3_smvl.processor import load_processor
-from qwen3_smvl.registry import register as register_datasets
-from qwen3_smvl.sample_answers import SampleAnswersCallback
-from qwen3_smvl.splice import ARCHITECTURE
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
+from qwen3_smvl.train.bad_rows import BadRowsCallback
+from qwen3_smvl.train.sample_answers import SampleAnswersCallback
 
 TEMPLATE_TYPE = import_external_file(str(Path(__file__).with_name('template.py'))).TEMPLATE_TYPE
 MODEL_TYPE = 'qwen3_smvl'
@@ -110,10 +110,10 @@ class TrainableParametersCallback(TrainerCallback):
 
 
 if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: limits for untrusted callers
-    from qwen3_smvl import serving_limits
-    serving_limits.apply(sys.modules['swift.pipelines.infer.deploy'])
+    from qwen3_smvl.serve import limits
+    limits.apply(sys.modules['swift.pipelines.infer.deploy'])
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback
 callbacks_map['bad_rows'] = BadRowsCallback
-register_datasets()  # the_cauldron and Chinese sets (qwen3_smvl/registry.py)
+register_datasets()  # the_cauldron and Chinese sets (qwen3_smvl/datasets/registry.py)

@@ -14,14 +14,14 @@ import torch
 from swift.agent_template import agent_template_map
 from swift.agent_template.hermes import HermesAgentTemplate
 from swift.template import MaxLengthError, Template, register_template
-from swift.template.templates.qwen import Qwen3MixedTemplateMeta
 from swift.template.template_inputs import StdTemplateInputs
+from swift.template.templates.qwen import Qwen3MixedTemplateMeta
 from swift.template.utils import Context, findall
 from swift.utils import SafeMediaPath, get_env_args
 
-from qwen3_smvl import bad_rows
 from qwen3_smvl.images import ImageError, fit_within, open_image
 from qwen3_smvl.tokens import BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, token_id
+from qwen3_smvl.train import bad_rows
 
 TEMPLATE_TYPE = 'qwen3_smvl'
 AGENT_TEMPLATE = 'qwen3_smvl_hermes'
@@ -83,7 +83,7 @@ class Qwen3SmVLTemplate(Template):
         try:
             return super().encode(inputs, *args, **kwargs)
         except Exception as e:
-            if self.is_training:  # one line per bad row, and its cause counted (qwen3_smvl/bad_rows.py)
+            if self.is_training:  # one line per bad row, and its cause counted (qwen3_smvl/train/bad_rows.py)
                 too_long = isinstance(e, MaxLengthError)  # already logged with its token counts in _encode
                 cause = bad_rows.TOO_LONG if too_long else getattr(e, 'cause', type(e).__name__)
                 bad_rows.record(sample_name(inputs), cause, str(e), log=not too_long)

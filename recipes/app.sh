@@ -30,6 +30,6 @@ fi
 base_url_args=()
 [ -n "$BASE_URL" ] && base_url_args=(--base_url "$BASE_URL")
 
-exec python -m qwen3_smvl.app --external_plugins "$REPO/plugin/register.py" --model "$MODEL" --model_type qwen3_smvl \
+exec python -m qwen3_smvl.serve.app --external_plugins "$REPO/plugin/register.py" --model "$MODEL" --model_type qwen3_smvl \
   "${base_url_args[@]}" --server_name "$HOST" --server_port "$PORT" --studio_title "$STUDIO_TITLE" --lang "$UI_LANG" \
   --max_new_tokens "$MAX_NEW_TOKENS" --temperature "$TEMPERATURE" "$@"

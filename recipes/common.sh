@@ -127,7 +127,7 @@ train() {
     echo "nothing to train: $(readlink -f "$OUTPUT_DIR/last-checkpoint") already reached MAX_STEPS=$MAX_STEPS / NUM_EPOCHS=$NUM_EPOCHS"
   else
     # a failed run ends with what the refused rows explain, if any (not swift's advice to cut samples)
-    swift sft "${common_args[@]}" "$@" || { repo_python -m qwen3_smvl.bad_rows "$SMVL_BAD_ROWS"; exit 1; }
+    swift sft "${common_args[@]}" "$@" || { repo_python -m qwen3_smvl.train.bad_rows "$SMVL_BAD_ROWS"; exit 1; }
   fi
 }
 

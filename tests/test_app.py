@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from conftest import EXPECTED_BOX, REPO, ref_text
-from qwen3_smvl.app import shown
-from qwen3_smvl.serve import free_port, stop
+from qwen3_smvl.serve.app import shown
+from qwen3_smvl.serve.deploy import free_port, stop
 
 CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 needs_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=(
@@ -190,7 +190,7 @@ def test_page_refuses_a_file_that_is_not_an_image_and_goes_on(box_page, tmp_path
 @pytest.mark.skipif(not DEMO_MODEL.exists(), reason='no trained demo model: `make demo` trains one')
 def test_page_answers_as_the_trained_demo_model(tmp_path):
     """The demo's model on held-out pictures: the page's answers are transformers' greedy answers, and right."""
-    from qwen3_smvl.evaluate import generate
+    from qwen3_smvl.evaluate.accuracy import generate
     from qwen3_smvl.grounding import render
     rows = [json.loads(line) for line in (DEMO / 'data' / 'test.jsonl').read_text().splitlines()[:8]]
     offline = generate(DEMO_MODEL, rows)

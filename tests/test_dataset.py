@@ -4,7 +4,7 @@ import json
 
 from PIL import Image
 
-from qwen3_smvl.vqa_data import COLOURS, make_dataset
+from qwen3_smvl.datasets.synthetic import COLOURS, make_dataset
 
 
 def test_splits_are_swift_jsonl_with_held_out_images(tmp_path):

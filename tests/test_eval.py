@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_evalscope_mmmu_against_served_model(tiny_splice, tmp_path):
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve.deploy import served
     make_mmmu(tmp_path / 'bench' / 'mmmu', subjects=('Art', 'Math'), per_subject=2)
     make_mmbench(tmp_path / 'bench' / 'mm_bench', 'cn', 'dev', n=3)
     make_mmbench(tmp_path / 'bench' / 'cc_bench', 'cc', 'test', n=3)
@@ -47,7 +47,7 @@ def test_evalscope_mmmu_against_served_model(tiny_splice, tmp_path):
 
 
 def test_an_evaluation_that_scores_nothing_fails(tiny_splice, tmp_path):
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve.deploy import served
     make_cmmmu(tmp_path / 'bench' / 'cmmmu', subjects=('艺术',), per_subject=1)
     make_mmmu(tmp_path / 'bench' / 'mmmu', subjects=('Art',), per_subject=1)
     # a subset the local MMMU copy does not hold: refused before anything runs

@@ -33,7 +33,7 @@ def test_swift_ids_equal_jinja_plus_processor(so400m_splice, case):
 
 
 def test_stage1_trains_exactly_the_connector(so400m_splice, tmp_path):
-    from qwen3_smvl.vqa_data import make_dataset
+    from qwen3_smvl.datasets.synthetic import make_dataset
     files = make_dataset(tmp_path / 'data', train=8, test=1, size=120)
     run_recipe('stage1.sh', MODEL=so400m_splice, DATASET=files['train'], OUTPUT_DIR=tmp_path / 'run', MAX_STEPS=2,
                SAMPLE_STEPS=0, REPORT_TO='none')

@@ -92,7 +92,7 @@ def test_labels_use_a_chinese_font(tmp_path):
 
 
 def test_grounding_rows_box_every_shape(tmp_path):
-    from qwen3_smvl.vqa_data import make_dataset
+    from qwen3_smvl.datasets.synthetic import make_dataset
     files = make_dataset(tmp_path, train=4, test=2, size=64, text_only=0, grounding=30, grounding_test=5)
     rows = [json.loads(line) for line in files['grounding_train'].read_text().splitlines()]
     assert len(rows) == 30 and len(files['grounding_test'].read_text().splitlines()) == 5
@@ -110,7 +110,7 @@ def test_grounding_rows_box_every_shape(tmp_path):
 
 
 def test_swift_decodes_the_box_tokens(box_model):
-    from qwen3_smvl.evaluate import generate
+    from qwen3_smvl.evaluate.accuracy import generate
     model, image = box_model
     row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'}, {'role': 'assistant', 'content': ''}],
            'objects': {'ref': ['红色圆形']}, 'images': [str(image)]}
@@ -123,7 +123,7 @@ def test_swift_decodes_the_box_tokens(box_model):
 def test_served_answer_keeps_its_box(box_model, tmp_path, backend):
     """The box tokens come back through the OpenAI API, and eval/grounding.py scores them against the truth."""
     from qwen3_smvl.client import chat, post
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve.deploy import served
     model, image = box_model
     rows = [{'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
                           {'role': 'assistant', 'content': '<ref-object><bbox>'}],
@@ -147,7 +147,7 @@ def test_served_answer_keeps_its_box(box_model, tmp_path, backend):
 
 
 def test_sample_answers_ask_grounding_questions_with_their_refs(tmp_path):
-    from qwen3_smvl.sample_answers import load_sample_rows
+    from qwen3_smvl.train.sample_answers import load_sample_rows
     rows = [{'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
                           {'role': 'assistant', 'content': '<ref-object><bbox>'}],
              'objects': {'ref': ['猫', '猫'], 'bbox': [[1, 2, 3, 4]]}, 'images': ['a.png']},

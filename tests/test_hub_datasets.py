@@ -24,7 +24,7 @@ def load(path):
 
 def test_the_cauldron_is_registered_by_name_on_both_hubs():
     from swift.dataset.dataset_syntax import DatasetSyntax
-    from qwen3_smvl.registry import CAULDRON, CauldronPreprocessor
+    from qwen3_smvl.datasets.registry import CAULDRON, CauldronPreprocessor
     assert len(CAULDRON['subsets']) == 50
     for name, use_hf in (('AI-ModelScope/the_cauldron:cocoqa', False), ('hf::HuggingFaceM4/the_cauldron:vqav2', True)):
         syntax = DatasetSyntax.parse(name)

@@ -82,7 +82,7 @@ def test_stage2_refuses_a_fresh_splice(tiny_splice, tmp_path):
 
 
 def test_every_sample_too_long_ends_with_the_recipe_knobs(tiny_splice, tmp_path):
-    from qwen3_smvl.vqa_data import make_dataset
+    from qwen3_smvl.datasets.synthetic import make_dataset
     files = make_dataset(tmp_path / 'data', train=6, test=1, size=48)
     res, _ = recipe('stage1.sh', MODEL=tiny_splice, DATASET=files['train'], OUTPUT_DIR=tmp_path / 'run', MAX_LENGTH=20,
                     MAX_STEPS=2, BATCH_SIZE=2, WORKERS=0, DATASET_NUM_PROC=1, SAMPLE_STEPS=0, TORCH_DTYPE='float32',

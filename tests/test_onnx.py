@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO, run_tool
-from qwen3_smvl.onnx_export import ExportError, export
+from qwen3_smvl.export.onnx_graphs import ExportError, export
 
 DEMO_MODEL = REPO / 'runs' / 'demo' / 'stage2' / 'last-checkpoint'
 PROMPTS = [  # five pictures and questions: shapes, colours, sizes, one picture that is not square
@@ -53,7 +53,7 @@ def test_folder_is_self_contained_in_the_transformers_js_layout(exported):
 def test_onnxruntime_answers_as_transformers_token_for_token(exported):
     from transformers import AutoModelForImageTextToText
 
-    from qwen3_smvl.onnx_runtime import OnnxVLM
+    from qwen3_smvl.export.onnx_runtime import OnnxVLM
     model_dir, out = exported
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32).eval()
     runner, int8 = OnnxVLM(out), OnnxVLM(out, 'int8')
@@ -70,7 +70,7 @@ def test_onnxruntime_answers_as_transformers_token_for_token(exported):
 
 
 def test_a_different_picture_changes_the_logits(exported):
-    from qwen3_smvl.onnx_runtime import OnnxVLM
+    from qwen3_smvl.export.onnx_runtime import OnnxVLM
     runner = OnnxVLM(exported[1])
     red, blue = (runner.first_logits([picture(c, (64, 64))], '图中有什么？') for c in ('red', 'blue'))
     assert abs(red - blue).max() > 1e-2
@@ -94,7 +94,7 @@ def test_trained_demo_model_answers_the_same_in_onnx(tmp_path):
     """The demo's model on five held-out questions: tools/export_onnx.py's answers are transformers' answers."""
     from transformers import AutoModelForImageTextToText
 
-    from qwen3_smvl.onnx_runtime import OnnxVLM
+    from qwen3_smvl.export.onnx_runtime import OnnxVLM
     res = run_tool('tools/export_onnx.py', '--model', DEMO_MODEL, '--out', tmp_path / 'onnx')
     assert res.returncode == 0, res.stderr[-2000:]
     model = AutoModelForImageTextToText.from_pretrained(DEMO_MODEL, dtype=torch.float32).eval()

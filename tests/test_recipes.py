@@ -41,7 +41,7 @@ def trainable(output_dir):
 
 @pytest.fixture(scope='module')
 def data(tmp_path_factory):
-    from qwen3_smvl.vqa_data import make_dataset
+    from qwen3_smvl.datasets.synthetic import make_dataset
     files = make_dataset(tmp_path_factory.mktemp('data'), train=24, test=4, size=48, text_only=4)
     # Two bad rows the runs must survive: an unreadable image, and twelve images that cannot fit MAX_LENGTH.
     corrupt = files['train'].parent / 'corrupt.png'
@@ -92,7 +92,7 @@ def huge_png_header(path, side=30000):
 
 def test_stage1_over_200_rows_with_bad_ones(tiny_splice, tmp_path):
     """10% bad rows of seven kinds: the run finishes on exactly the 180 good rows, one line per bad row, a count."""
-    from qwen3_smvl.vqa_data import make_dataset
+    from qwen3_smvl.datasets.synthetic import make_dataset
     files = make_dataset(tmp_path / 'data', train=176, test=1, size=48, text_only=4)
     image = str(next((tmp_path / 'data' / 'images' / 'train').iterdir()))
     (tmp_path / 'zero.png').write_bytes(b'')
@@ -187,7 +187,7 @@ def test_sample_answers_do_not_change_training(stage1, tiny_splice, data, tmp_pa
 
 def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp_path):
     from transformers import AutoModelForImageTextToText
-    from qwen3_smvl.check import run_self_check
+    from qwen3_smvl.build.check import run_self_check
     out = tmp_path / 'lora'
     run_recipe('stage2.sh', MODEL=stage1[0] / 'last-checkpoint', TUNER='lora', DATASET=data['train'], OUTPUT_DIR=out,
                MAX_STEPS=2, SAVE_STEPS=2)

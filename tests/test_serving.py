@@ -18,8 +18,8 @@ BACKENDS = ['transformers', pytest.param('vllm', marks=pytest.mark.skipif(
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, backend):
-    from qwen3_smvl.serve import SERVER_PIDS, served
-    from qwen3_smvl.soak import soak
+    from qwen3_smvl.serve.deploy import SERVER_PIDS, served
+    from qwen3_smvl.serve.soak import soak
     image_file = tmp_path / 'red.png'
     Image.new('RGB', (40, 30), (200, 30, 30)).save(image_file)
     good = data_url(40, 30)

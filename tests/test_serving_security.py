@@ -59,7 +59,7 @@ def image_host(tmp_path_factory):
 
 @pytest.mark.parametrize('backend', BACKENDS)
 def test_untrusted_callers(tiny_splice, tmp_path, image_host, backend):
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve.deploy import served
     allowed, outside = tmp_path / 'allowed', tmp_path / 'outside'
     allowed.mkdir(), outside.mkdir()
     for folder in (allowed, outside):

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import REPO
-from qwen3_smvl.translate import TAGS
+from qwen3_smvl.datasets.translate import TAGS
 
 pytestmark = pytest.mark.slow
 TAG = re.compile(r'<image>|<ref-object>|<bbox>|<\|[a-z_]+\|>|(?m:^\s*(?:\([A-Z]\)|[A-Z][.)]))')
@@ -61,7 +61,7 @@ def test_split_keeps_tags_and_option_letters_out_of_the_text():
 
 
 def test_translate_resume_and_outage(distinct_head_model, tmp_path):
-    from qwen3_smvl.serve import SERVER_PIDS, served
+    from qwen3_smvl.serve.deploy import SERVER_PIDS, served
     src, data = rows(tmp_path, 12)
     out = tmp_path / 'out.jsonl'
     with served(distinct_head_model, tmp_path / 'deploy.log', MAX_NEW_TOKENS=8) as base:

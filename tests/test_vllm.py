@@ -83,7 +83,7 @@ def test_vllm_matches_transformers_greedy_and_sees_the_image(distinct_head_model
 PARENT_ATTRIBUTES = r'''
 import inspect, json, re
 from vllm.model_executor.models.idefics3 import Idefics3ForConditionalGeneration, Idefics3Model
-from qwen3_smvl.vllm_model import Qwen3SmVLForConditionalGeneration, Qwen3SmVLModel
+from qwen3_smvl.serve.vllm_model import Qwen3SmVLForConditionalGeneration, Qwen3SmVLModel
 
 def assigned(cls):  # the attributes a constructor sets on self
     return set(re.findall(r'self\.(\w+)\s*(?::[^=\n]*)?=(?!=)', inspect.getsource(cls.__init__)))

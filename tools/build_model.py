@@ -10,8 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-from qwen3_smvl.check import BlindModelError
-from qwen3_smvl.splice import SpliceError, build, resolve
+from qwen3_smvl.build.check import BlindModelError
+from qwen3_smvl.build.config import SpliceError
+from qwen3_smvl.build.splice import build
+from qwen3_smvl.build.weights import resolve
 
 
 def main(argv=None) -> int:

@@ -42,7 +42,7 @@ def ask_served_model(model_dir: Path, questions: list) -> list:
     """Serve with recipes/deploy.sh, ask each (image, question) with the image as a base64 data URL, stop the
     server; the raw replies."""
     from qwen3_smvl.client import chat, post
-    from qwen3_smvl.serve import served
+    from qwen3_smvl.serve.deploy import served
     replies = []
     with served(model_dir, model_dir.parent / 'deploy.log', MAX_NEW_TOKENS=96) as base:
         for image, question in questions:
@@ -102,7 +102,7 @@ def main(argv=None) -> int:
     trained = (out / 'stage2' / 'last-checkpoint').resolve()
 
     step(4, 'answers (exact match) and boxes (Acc@IoU0.5) on the held-out images')
-    from qwen3_smvl.evaluate import answer_text, exact_match, grounding_accuracy
+    from qwen3_smvl.evaluate.accuracy import answer_text, exact_match, grounding_accuracy
     runs = {'trained, real images': (trained, False), 'trained, blank images': (trained, True),
             'untrained splice, real images': (out / 'spliced', False)}
     results = {name: exact_match(model, test, blank=blank) for name, (model, blank) in runs.items()}

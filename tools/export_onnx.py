@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from qwen3_smvl.onnx_export import QUANTIZATIONS, ExportError, export
+from qwen3_smvl.export.onnx_graphs import QUANTIZATIONS, ExportError, export
 
 
 def main(argv=None) -> int:
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
         print(f'  onnx/{name}: {size / 2**20:.1f} MiB')
     if args.ask:
         from qwen3_smvl.images import open_image
-        from qwen3_smvl.onnx_runtime import OnnxVLM
+        from qwen3_smvl.export.onnx_runtime import OnnxVLM
         print(OnnxVLM(args.out).answer([open_image(args.ask[0])], args.ask[1]))
     return 0
 

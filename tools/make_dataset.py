@@ -5,7 +5,7 @@
 import argparse
 from pathlib import Path
 
-from qwen3_smvl.vqa_data import make_dataset
+from qwen3_smvl.datasets.synthetic import make_dataset
 
 
 def main(argv=None) -> None:

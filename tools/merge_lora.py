@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qwen3_smvl.check import BlindModelError
-from qwen3_smvl.export import merge_lora
+from qwen3_smvl.build.check import BlindModelError
+from qwen3_smvl.train.merge import merge_lora
 
 
 def main(argv=None) -> int:

@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from qwen3_smvl.datasets.preview import contact_sheet, token_stats
 from qwen3_smvl.inputs import InputError, check
-from qwen3_smvl.preview import contact_sheet, token_stats
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     from swift.model import get_model_processor
     from swift.template import get_template
 
-    from qwen3_smvl.evaluate import load_plugin
+    from qwen3_smvl.swift_plugin import load_plugin
     plugin = load_plugin()  # registers the model type, its template and the datasets
     dataset = load_dataset([args.dataset])[0]
     rows = list(dataset.select(range(min(args.n, len(dataset)))))

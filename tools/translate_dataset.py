@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from qwen3_smvl.datasets.translate import Endpoint, translate_file
 from qwen3_smvl.inputs import InputError, check
-from qwen3_smvl.translate import Endpoint, translate_file
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """The web demo: ms-swift's `swift app` page, talking to recipes/deploy.sh, with answers shown as people read them.
 
-  python -m qwen3_smvl.app --model DIR [swift app arguments]      (recipes/app.sh passes them from the environment)
+  python -m qwen3_smvl.serve.app --model DIR [swift app arguments]      (recipes/app.sh passes them from the environment)
 
 deploy.sh serves the checkpoint on a free local port (its backend choice, environments and image limits), and swift's
 own page (`swift app --base_url`) talks to it. Three of the page's functions are wrapped, the rest is swift's:
@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import List, Optional
 
 import gradio as gr
-from PIL import Image
 import swift.pipelines.app.build_ui as swift_page
+from PIL import Image
 from swift.pipelines.app import SwiftApp
 
 from qwen3_smvl.draw import draw_boxes
 from qwen3_smvl.grounding import parse
 from qwen3_smvl.images import ImageError, open_image
-from qwen3_smvl.serve import served
+from qwen3_smvl.serve.deploy import served
 from qwen3_smvl.tokens import BOX_END, BOX_START, OBJECT_REF_END, OBJECT_REF_START
 
 THINKING = re.compile(r'^\s*<think>(.*?)(?:</think>|$)', re.S)  # a streamed answer may not have closed it yet

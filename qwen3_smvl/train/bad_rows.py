@@ -3,7 +3,7 @@
 The template calls `record` for every row it refuses; with SMVL_BAD_ROWS set (the recipes set it to
 OUTPUT_DIR/bad_rows.jsonl) each refusal is also appended there, so rows refused in dataset worker processes are
 counted too. The `bad_rows` callback prints the summary on rank 0.
-After a failed `swift sft`, `python -m qwen3_smvl.bad_rows OUTPUT_DIR/bad_rows.jsonl` ends the recipe's output with
+After a failed `swift sft`, `python -m qwen3_smvl.train.bad_rows OUTPUT_DIR/bad_rows.jsonl` ends the recipe's output with
 what the refused rows explain (swift's own last words advise cutting samples, which the recipes never do).
 """
 import collections

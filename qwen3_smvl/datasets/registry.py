@@ -14,14 +14,15 @@ list would be decoded while preprocessing, and one corrupt picture would stop th
 its row with its name.
 """
 import json
-from pathlib import Path
 from typing import Any, Dict, Optional
 
 from datasets import Image, List
 from swift.dataset import DatasetMeta, SubsetDataset, register_dataset
 from swift.dataset.preprocessor import AutoPreprocessor, RowPreprocessor
 
-CAULDRON = json.loads((Path(__file__).parent / 'data' / 'the_cauldron.json').read_text())
+from .. import DATA_DIR
+
+CAULDRON = json.loads((DATA_DIR / 'the_cauldron.json').read_text())
 
 
 def keep_images_encoded(dataset):

@@ -8,7 +8,7 @@ image must change the logits compared with a blank one.
 import torch
 from PIL import Image, ImageDraw
 
-from .tokens import token_id
+from ..tokens import token_id
 
 
 class BlindModelError(RuntimeError):

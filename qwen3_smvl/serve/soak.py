@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
-from .client import chat, data_url, post
+from ..client import chat, data_url, post
 
 
 def tree_rss(pid: int) -> int:

@@ -25,8 +25,8 @@ import torch
 from swift.callbacks.base import TrainerCallback
 from swift.utils import get_env_args, get_logger
 
-from .grounding import render
-from .images import open_image
+from ..grounding import render
+from ..images import open_image
 
 logger = get_logger()
 

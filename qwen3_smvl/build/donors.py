@@ -16,12 +16,21 @@ from pathlib import Path
 
 import torch
 from tokenizers import AddedToken, Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
-from transformers import (AutoModelForCausalLM, AutoModelForImageTextToText, AutoTokenizer, GenerationConfig,
-                          Qwen2Tokenizer, Qwen3Config, SmolVLMConfig, SmolVLMImageProcessor, SmolVLMProcessor)
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForImageTextToText,
+    AutoTokenizer,
+    GenerationConfig,
+    Qwen2Tokenizer,
+    Qwen3Config,
+    SmolVLMConfig,
+    SmolVLMImageProcessor,
+    SmolVLMProcessor,
+)
 from transformers.models.smolvlm.processing_smolvlm import DEFAULT_CHAT_TEMPLATE as SMOLVLM2_CHAT_TEMPLATE
 from transformers.models.smolvlm.video_processing_smolvlm import SmolVLMVideoProcessor
 
-from . import DATA_DIR
+from .. import DATA_DIR
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +198,8 @@ def make_vision(preset: dict, out: Path) -> None:
 
 def make_splice(preset_name: str, work: Path) -> Path:
     """WORK/donors and WORK/spliced, made once: a preset's random donors, spliced (what the benchmarks serve)."""
-    from .splice import MANIFEST, build
+    from .config import MANIFEST
+    from .splice import build
     model = Path(work) / 'spliced'
     if not (model / MANIFEST).exists():
         make_donors(preset_name, Path(work) / 'donors')

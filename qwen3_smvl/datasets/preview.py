@@ -8,8 +8,8 @@ from typing import List
 
 from PIL import Image, ImageDraw, ImageOps
 
-from .draw import cjk_font
-from .images import ImageError, open_image
+from ..draw import cjk_font
+from ..images import ImageError, open_image
 
 WIDTH, THUMB, PAD, FONT_SIZE = 1200, 200, 10, 16
 ROLE_NAMES = {'system': '系统', 'user': '用户', 'assistant': '助手'}

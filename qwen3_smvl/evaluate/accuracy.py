@@ -10,14 +10,8 @@ from typing import Dict, List
 
 from PIL import Image
 
-from .grounding import boxes_match, pixel_boxes, render
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_plugin():
-    from swift.utils import import_external_file
-    return import_external_file(str(REPO / 'plugin' / 'register.py'))
+from ..grounding import boxes_match, pixel_boxes, render
+from ..swift_plugin import load_plugin
 
 
 def answer_text(response: str) -> str:

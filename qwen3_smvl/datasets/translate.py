@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from .client import post
+from ..client import post
 
 SPECIAL = r'<image>|<video>|<audio>|<ref-object>|<bbox>|<\|[a-z_]+\|>'
 TAGS = re.compile(rf'({SPECIAL}|(?:^|(?<=\n))\s*(?:\([A-Z]\)|[A-Z][.．、:：)])\s*)')

@@ -2,10 +2,9 @@
 import subprocess
 from pathlib import Path
 
-from .atomic import atomic_folder
-from .check import run_self_check
-
-REPO = Path(__file__).resolve().parents[1]
+from .. import REPO
+from ..atomic import atomic_folder
+from ..build.check import run_self_check
 
 
 def merge_lora(adapters: Path, out: Path) -> dict:

@@ -1,23 +1,28 @@
 """vLLM model for the splice: vLLM's own Idefics3/SmolVLM vision tower, connector and multimodal processor, with
 vLLM's own Qwen3Model as the text model (stock SmolVLM hard-codes Llama, which has no q_norm/k_norm).
 
-Registered by qwen3_smvl.vllm_plugin through the `vllm.general_plugins` entry point, so vLLM's worker processes
+Registered by qwen3_smvl.serve.vllm_plugin through the `vllm.general_plugins` entry point, so vLLM's worker processes
 see it too. Imported only where vLLM is installed.
 """
+from torch import nn
 from transformers import SmolVLMProcessor
 from vllm.config import VllmConfig
 from vllm.model_executor.layers.logits_processor import LogitsProcessor
 from vllm.model_executor.layers.vocab_parallel_embedding import ParallelLMHead
-from vllm.model_executor.models.idefics3 import (Idefics3Connector, Idefics3DummyInputsBuilder,
-                                                 Idefics3ForConditionalGeneration, Idefics3Model,
-                                                 Idefics3MultiModalProcessor, Idefics3VisionTransformer)
+from vllm.model_executor.models.idefics3 import (
+    Idefics3Connector,
+    Idefics3DummyInputsBuilder,
+    Idefics3ForConditionalGeneration,
+    Idefics3Model,
+    Idefics3MultiModalProcessor,
+    Idefics3VisionTransformer,
+)
 from vllm.model_executor.models.qwen3 import Qwen3Model
 from vllm.model_executor.models.smolvlm import SmolVLMProcessingInfo
 from vllm.model_executor.models.utils import maybe_prefix
 from vllm.multimodal import MULTIMODAL_REGISTRY
-from torch import nn
 
-from .processor import ImageOnlySmolVLMProcessor
+from ..processor import ImageOnlySmolVLMProcessor
 
 
 class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):

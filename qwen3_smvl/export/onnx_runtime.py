@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from transformers import AutoProcessor
 
-from qwen3_smvl.onnx_export import GRAPHS, past_names
+from qwen3_smvl.export.onnx_graphs import GRAPHS, past_names
 
 
 class OnnxVLM:

@@ -6,10 +6,10 @@ import socket
 import subprocess
 import time
 import urllib.request
-from pathlib import Path
 from typing import Iterator
 
-REPO = Path(__file__).resolve().parents[1]
+from .. import REPO
+
 SERVER_PIDS = {}  # base URL -> PID of the deploy.sh process serving it, while it serves
 
 
