@@ -20,7 +20,9 @@ from swift.template.utils import Context, findall
 from swift.utils import SafeMediaPath, get_env_args
 
 from qwen3_smvl.images import ImageError, fit_within, open_image
-from qwen3_smvl.tokens import BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, token_id
+from qwen3_smvl import video
+from qwen3_smvl.tokens import (BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, VIDEO_TOKEN,
+                                token_id)
 from qwen3_smvl.train import bad_rows
 
 TEMPLATE_TYPE = 'qwen3_smvl'
@@ -59,6 +61,9 @@ class Qwen3SmVLTemplate(Template):
         if splitting is not None:
             self.image_kwargs['do_image_splitting'] = splitting
         self.max_images = get_env_args('SMVL_MAX_IMAGES', int, None)  # per sample; unset: no limit
+        self.video_token_id = token_id(self.tokenizer, VIDEO_TOKEN)
+        if processor.video_processor is not None:  # SMVL_VIDEO_FPS, SMVL_VIDEO_FRAMES, SMVL_VIDEO_SIZE (video.py)
+            self.video_settings = video.settings(processor.video_processor)
         # SmolVLM2's processor resizes every image to longest_edge (2048: 13-17 tiles even for a 300x200 picture).
         # By default only larger images shrink to it, so tiles follow the image's own resolution; SMVL_UPSCALE=true
         # restores SmolVLM2's behaviour. The same default holds in sft, infer and deploy, so they see images alike.
@@ -69,9 +74,9 @@ class Qwen3SmVLTemplate(Template):
 
     def replace_tag(self, media_type: Literal['image', 'video', 'audio'], index: int,
                     inputs: StdTemplateInputs) -> List[Context]:
-        if media_type != 'image':
-            raise ValueError(f'{TEMPLATE_TYPE} takes images only; this sample has a {media_type}')
-        return [IMAGE_TOKEN]
+        if media_type == 'audio':
+            raise ValueError(f'{TEMPLATE_TYPE} takes images and videos only; this sample has an audio')
+        return [IMAGE_TOKEN if media_type == 'image' else VIDEO_TOKEN]
 
     def replace_ref(self, ref: str, index: int, inputs: StdTemplateInputs) -> List[Context]:
         return [f'{OBJECT_REF_START}{ref}{OBJECT_REF_END}']
@@ -115,27 +120,53 @@ class Qwen3SmVLTemplate(Template):
                 inputs.images[i] = open_image(image)
             except ImageError as e:
                 raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
+        self._open_videos(inputs)
         if inputs.images:
             inputs.mm_processor_kwargs.update(self.image_kwargs)  # the same settings for vLLM's copy of the processor
         super()._preprocess_inputs(inputs)  # reads grounding boxes' image sizes: shrink only after it
         if not self.upscale:
             inputs.images = [fit_within(image, self.longest_edge) for image in inputs.images]
 
+    def _open_videos(self, inputs: StdTemplateInputs) -> None:
+        """Decode (and limit-check) every clip as the checkpoint's video processor samples it (qwen3_smvl/video.py)."""
+        tags = sum(m['content'].count('<video>') for m in inputs.messages if isinstance(m['content'], str))
+        if tags > len(inputs.videos):
+            raise BadSampleError(f'the sample {sample_name(inputs)} has {tags} <video> tags for {len(inputs.videos)} '
+                                 'videos', 'video tags do not match videos')
+        if inputs.videos and self.mode == 'vllm':  # vLLM's Idefics3 processor has no video modality
+            raise ValueError('the vLLM backend serves images only: serve video with BACKEND=transformers')
+        from swift.template.vision_utils import load_file
+        for i, clip in enumerate(inputs.videos):
+            if isinstance(clip, str) and not clip.startswith(('data:', 'http://', 'https://')) \
+                    and len(clip) <= 4096 and not os.path.isfile(clip):
+                SafeMediaPath.check(clip)  # as for images: the same refusal whether or not the path exists
+            try:
+                inputs.videos[i] = video.open_clip(clip, self.processor.video_processor, self.video_settings['fps'],
+                                                   self.video_settings['num_frames'],
+                                                   fetch=lambda url: load_file(url).getvalue())
+            except video.VideoError as e:
+                raise video.VideoError(f'video {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
+
     def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:
         encoded = super()._encode(inputs)
-        if not inputs.images:
+        if not inputs.images and not inputs.videos:
             return encoded
         processor = self.processor
         image_inputs = processor.image_processor([inputs.images], return_tensors='pt', return_row_col_info=True,
-                                                 **self.image_kwargs)
+                                                 **self.image_kwargs) if inputs.images else None
+        clips = [video.process_clip(processor, clip, self.video_settings['size']) for clip in inputs.videos]
         input_ids, labels, loss_scale = encoded['input_ids'], encoded['labels'], encoded.get('loss_scale')
         idx_list = findall(input_ids, self.image_token_id)
         if len(idx_list) != len(inputs.images):
             raise BadSampleError(f'the sample {sample_name(inputs)} has {len(idx_list)} image tags for '
                                  f'{len(inputs.images)} images', 'image tags do not match images')
+        idx_list = sorted(idx_list + findall(input_ids, self.video_token_id))  # clips' frames are images too
+        kinds = ['video' if input_ids[i] == self.video_token_id else 'image' for i in idx_list]
 
         def expansion(i: int) -> List[int]:
-            return self._tokenize(processor.replace_image_token(image_inputs, i))
+            k = kinds[:i].count(kinds[i])  # the k-th image, or the k-th clip
+            text = processor.replace_image_token(image_inputs, k) if kinds[i] == 'image' else clips[k][1]
+            return self._tokenize(text)
 
         input_ids, labels, loss_scale = self._extend_tokens(input_ids, labels, loss_scale, idx_list, expansion)
         if self.max_length is not None and len(input_ids) > self.max_length:
@@ -145,11 +176,12 @@ class Qwen3SmVLTemplate(Template):
                 self.dropped_too_long.add((name, len(input_ids)))
                 logger.warning(f'dropping the sample {name}: {n_image} image tokens + {len(input_ids) - n_image} '
                                f'text tokens > max_length {self.max_length} ({len(self.dropped_too_long)} dropped so '
-                               'far in this process; raise MAX_LENGTH (--max_length) or lower SMVL_LONGEST_EDGE)')
+                               'far in this process; raise MAX_LENGTH (--max_length), lower SMVL_LONGEST_EDGE or '
+                               'SMVL_VIDEO_FRAMES)')
             raise MaxLengthError(f'image tokens would be cut by max_length {self.max_length}')
-        encoded.update(input_ids=input_ids, labels=labels, loss_scale=loss_scale,
-                       pixel_values=image_inputs['pixel_values'][0],
-                       pixel_attention_mask=image_inputs['pixel_attention_mask'][0])
+        pixel_values, pixel_attention_mask = video.media_in_text_order(kinds, image_inputs, [c[0] for c in clips])
+        encoded.update(input_ids=input_ids, labels=labels, loss_scale=loss_scale, pixel_values=pixel_values,
+                       pixel_attention_mask=pixel_attention_mask)
         return encoded
 
     def _data_collator_mm_data(self, batch: List[Dict[str, Any]]) -> Dict[str, Any]:

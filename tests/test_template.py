@@ -163,9 +163,96 @@ def test_huge_image_refused_before_decoding(processor, tmp_path, monkeypatch):
             'images': [str(path)]})
 
 
-def test_video_is_refused(processor):
-    with pytest.raises(ValueError, match='takes images only'):
-        make_template(processor).encode({'messages': [{'role': 'user', 'content': '<video>?'}], 'videos': ['v.mp4']})
+@pytest.fixture(scope='module')
+def clip(tmp_path_factory):
+    """A moving-circle mp4 of the synthetic video set (4 s at 4 fps: SmolVLM2's sampling keeps 4 frames)."""
+    import random
+    from qwen3_smvl.datasets.synthetic_video import FPS, moving_circle, write_mp4
+    pictures, _, _ = moving_circle(64, random.Random(0))
+    return write_mp4(tmp_path_factory.mktemp('clip') / 'circle.mp4', [p for p in pictures for _ in range(FPS)])
+
+
+def vid(text=None):
+    return {'type': 'video'} if text is None else {'type': 'text', 'text': text}
+
+
+# (swift request, the same conversation for the jinja template, whether an image comes first, thinking)
+VIDEO_CASES = {
+    'one video, thinking off': (
+        {'messages': [{'role': 'user', 'content': '<video>圆形往哪个方向移动？'}]},
+        [{'role': 'user', 'content': [vid(), vid('圆形往哪个方向移动？')]}], False, False),
+    'image then video, multi-turn, thinking on': (
+        {'messages': [{'role': 'user', 'content': '<image>这是什么颜色？'}, {'role': 'assistant', 'content': '红色'},
+                      {'role': 'user', 'content': '<video>圆形往哪个方向移动？'}]},
+        [{'role': 'user', 'content': [img(), img('这是什么颜色？')]}, {'role': 'assistant', 'content': '红色'},
+         {'role': 'user', 'content': [vid(), vid('圆形往哪个方向移动？')]}], True, True),
+}
+
+
+@pytest.mark.parametrize('case', list(VIDEO_CASES))
+def test_video_ids_equal_jinja_plus_processor(processor, clip, case):
+    """The swift template decodes and samples the clip itself; the reference gets every frame of it and lets the
+    checkpoint's processor sample (SmolVLM2's frame choice) and expand it, with the checkpoint's jinja template passed
+    explicitly (without it, a video part switches SmolVLMProcessor to SmolVLM's own English-role template)."""
+    from transformers.video_utils import load_video
+    request, messages, with_image, thinking = VIDEO_CASES[case]
+    images = [RED] if with_image else []
+    encoded = make_template(processor).encode(dict(request, images=images, videos=[str(clip)],
+                                                   chat_template_kwargs={'enable_thinking': thinking}))
+    frames, metadata = load_video(str(clip), backend='pyav')  # all 16 frames
+    text = processor.apply_chat_template(messages, chat_template=processor.chat_template, add_generation_prompt=True,
+                                         enable_thinking=thinking)
+    reference = processor(text=[text], images=[images] if images else None, videos=[[frames]],
+                          video_metadata=[[metadata]], do_sample_frames=True, return_tensors='pt',
+                          images_kwargs={'do_resize': False})
+    assert encoded['input_ids'] == reference['input_ids'][0].tolist()
+    decoded = processor.tokenizer.decode(encoded['input_ids'])
+    assert 'series of four frames from a 0:00:04 [H:MM:SS] video' in decoded
+    assert [line[:len('Frame from 00:00:')] for line in decoded.splitlines() if line.startswith('Frame from')] == \
+        ['Frame from 00:00:', 'Frame from 00:01:', 'Frame from 00:02:', 'Frame from 00:03:']
+    image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
+    n_tiles = encoded['pixel_values'].shape[0]
+    assert encoded['input_ids'].count(image_id) == n_tiles * processor.image_seq_len
+    # the clip's frames follow the image's tiles, in the text's order, and equal the processor's
+    torch.testing.assert_close(encoded['pixel_values'][n_tiles - 4:], reference['pixel_values'][0])
+    if with_image:
+        alone = make_template(processor).encode({'messages': [{'role': 'user', 'content': '<image>?'}],
+                                                 'images': [RED]})['pixel_values']
+        torch.testing.assert_close(encoded['pixel_values'][:n_tiles - 4], alone)
+
+
+def test_video_as_a_list_of_frame_images(processor, tmp_path):
+    """A row whose video is a list of frame files: the frames are taken 1/SMVL_VIDEO_FPS s apart (the checkpoint's 1 fps)."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
+    paths = []
+    for k, c in enumerate(colours):
+        paths.append(str(tmp_path / f'{k}.png'))
+        Image.new('RGB', (48, 32), c).save(paths[-1])
+    encoded = make_template(processor).encode({'messages': [{'role': 'user', 'content': '<video>先出现的是什么颜色？'}],
+                                               'videos': [paths]})
+    decoded = processor.tokenizer.decode(encoded['input_ids'])
+    assert 'series of three frames from a 0:00:03 [H:MM:SS] video' in decoded and 'Frame from 00:02:' in decoded
+    assert encoded['pixel_values'].shape[0] == 3
+    assert encoded['pixel_values'][0, 0].mean() > encoded['pixel_values'][1, 0].mean()  # red first, then green
+
+
+def test_video_knobs_and_a_clip_too_long_is_dropped(processor, clip, monkeypatch, caplog):
+    from swift.template import MaxLengthError
+    monkeypatch.setenv('SMVL_VIDEO_FRAMES', '2')
+    row = {'messages': [{'role': 'user', 'content': '<video>?'}, {'role': 'assistant', 'content': '向左'}],
+           'videos': [str(clip)], 'id': 'clip-9'}
+    encoded = make_template(processor, mode='train').encode(json.loads(json.dumps(row)))
+    assert encoded['pixel_values'].shape[0] == 2 and 'series of two frames' in processor.tokenizer.decode(
+        encoded['input_ids'])
+    monkeypatch.setenv('SMVL_VIDEO_FRAMES', '8')
+    with caplog.at_level(logging.WARNING, logger='qwen3_smvl'), pytest.raises(MaxLengthError):
+        make_template(processor, mode='train', max_length=60).encode(json.loads(json.dumps(row)))
+    assert "dropping the sample id='clip-9'" in caplog.text and 'SMVL_VIDEO_FRAMES' in caplog.text
+
+
+def test_audio_is_refused(processor):
+    with pytest.raises(ValueError, match='takes images and videos only'):
+        make_template(processor).encode({'messages': [{'role': 'user', 'content': '<audio>?'}], 'audios': ['a.wav']})
 
 
 def test_mixed_batch_matches_single_samples(processor, tiny_splice):

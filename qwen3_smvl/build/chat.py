@@ -4,13 +4,14 @@ import json
 from transformers import AutoImageProcessor, AutoTokenizer, GenerationConfig, SmolVLMConfig
 
 from .. import DATA_DIR
-from ..tokens import IMAGE_TOKEN, PROCESSOR_TOKENS, token_id
+from ..tokens import IMAGE_TOKEN, PROCESSOR_TOKENS, VIDEO_TOKEN, token_id
 from .config import SpliceError, tokens_per_tile
 from .weights import Donor
 
 
 def chat_template() -> str:
-    return (DATA_DIR / 'chat_template.jinja').read_text().replace('[[IMAGE_TOKEN]]', IMAGE_TOKEN)
+    text = (DATA_DIR / 'chat_template.jinja').read_text()
+    return text.replace('[[IMAGE_TOKEN]]', IMAGE_TOKEN).replace('[[VIDEO_TOKEN]]', VIDEO_TOKEN)
 
 
 def build_processor(vision: Donor, llm: Donor, config: SmolVLMConfig):
