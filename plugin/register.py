@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from swift.arguments import SftArguments
 from swift.callbacks import callbacks_map
 from swift.callbacks.base import TrainerCallback
 from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKeys, register_model, register_model_arch
@@ -19,7 +20,9 @@ from qwen3_smvl.datasets.registry import register as register_datasets
 from qwen3_smvl.processor import load_processor
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 from qwen3_smvl.train.bad_rows import BadRowsCallback
+from qwen3_smvl.train.packing import allow_masked_attention
 from qwen3_smvl.train.sample_answers import SampleAnswersCallback
+from qwen3_smvl.train.token_acc import TokenAccOnLoggingStepsCallback
 
 TEMPLATE_TYPE = import_external_file(str(Path(__file__).with_name('template.py'))).TEMPLATE_TYPE
 MODEL_TYPE = 'qwen3_smvl'
@@ -116,4 +119,6 @@ if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: l
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback
 callbacks_map['bad_rows'] = BadRowsCallback
+callbacks_map['token_acc_on_logging_steps'] = TokenAccOnLoggingStepsCallback
+allow_masked_attention(SftArguments, MODEL_TYPE)  # --packing/--padding_free with sdpa and eager too
 register_datasets()  # the_cauldron and Chinese sets (qwen3_smvl/datasets/registry.py)

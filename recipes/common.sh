@@ -26,7 +26,10 @@ WORKERS=${WORKERS:-4}                                 # dataloader workers
 DATASET_NUM_PROC=${DATASET_NUM_PROC:-4}
 RESUME=${RESUME:-auto}                                # auto: latest checkpoint in OUTPUT_DIR if any; none; or a path
 SEED=${SEED:-42}
-GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-true}
+GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-auto}       # auto: on only if a step of BATCH_SIZE x MAX_LENGTH would not fit without it (qwen3_smvl/train/memory.py); true; false
+PADDING_FREE=${PADDING_FREE:-true}                    # rows of a batch concatenated, no padding (same losses as padded; sdpa, eager or flash-attention)
+PACKING=${PACKING:-false}                             # rows packed into MAX_LENGTH-token sequences (changes what shares a step; needs LAZY_TOKENIZE=false)
+TOKEN_ACC=${TOKEN_ACC:-logging_steps}                 # swift's token_acc: logging_steps (computed on the steps that log it) or every_step (swift's way)
 STRICT=${STRICT:-false}                               # true: a bad sample (unreadable image, too long) stops the run
 SAMPLE_STEPS=${SAMPLE_STEPS:-200}                     # answer SAMPLE_N held-out questions every N steps (OUTPUT_DIR/samples.jsonl); 0: off
 SAMPLE_DATASET=${SAMPLE_DATASET:-}                    # a swift jsonl; default: VAL_DATASET's, else DATASET's first file
@@ -59,7 +62,13 @@ if [ -z "${ATTN_IMPL:-}" ]; then
   ATTN_IMPL=sdpa
   [ "$GPU" = 1 ] && python -c 'import flash_attn' 2>/dev/null && ATTN_IMPL=flash_attention_2
 fi
-echo "dtype: $TORCH_DTYPE, attention: $ATTN_IMPL ($([ "$GPU" = 1 ] && echo GPU || echo CPU))"
+gc_why=$GRADIENT_CHECKPOINTING
+if [ "$GRADIENT_CHECKPOINTING" = auto ]; then
+  gc_line=$(repo_python -m qwen3_smvl.train.memory --model "$MODEL" --batch-size "$BATCH_SIZE" --max-length "$MAX_LENGTH" \
+            --dtype "$TORCH_DTYPE" --tuner "$STAGE_TRAINS" --deepspeed "$DEEPSPEED") || exit 2
+  GRADIENT_CHECKPOINTING=${gc_line%% *}; gc_why=${gc_line#* }
+fi
+echo "dtype: $TORCH_DTYPE, attention: $ATTN_IMPL ($([ "$GPU" = 1 ] && echo GPU || echo CPU)), gradient checkpointing: $gc_why, padding_free: $PADDING_FREE, packing: $PACKING"
 # No GPU: tell the trainer so, or accelerate sets up no process group for DeepSpeed's CPU ranks (each counts 1).
 device_args=()
 [ "$GPU" = 0 ] && device_args=(--use_cpu true)
@@ -97,6 +106,7 @@ esac
 export SMVL_BAD_ROWS=$OUTPUT_DIR/bad_rows.jsonl
 mkdir -p "$OUTPUT_DIR" && rm -f "$SMVL_BAD_ROWS"
 callbacks=(trainable_parameters bad_rows)
+[ "$TOKEN_ACC" = logging_steps ] && callbacks+=(token_acc_on_logging_steps)
 [ "$SAMPLE_STEPS" -gt 0 ] && callbacks+=(sample_answers)
 deepspeed_args=()
 [ -n "$DEEPSPEED" ] && deepspeed_args=(--deepspeed "$DEEPSPEED")
@@ -115,7 +125,7 @@ common_args=(
   --max_length "$MAX_LENGTH" --loss_scale "$LOSS_SCALE" --strict "$STRICT" --lazy_tokenize "$LAZY_TOKENIZE"
   --warmup_ratio "$WARMUP_RATIO" --lr_scheduler_type cosine
   --save_steps "$SAVE_STEPS" --save_total_limit "$SAVE_TOTAL_LIMIT" --logging_steps "$LOGGING_STEPS"
-  --gradient_checkpointing "$GRADIENT_CHECKPOINTING"
+  --gradient_checkpointing "$GRADIENT_CHECKPOINTING" --padding_free "$PADDING_FREE" --packing "$PACKING"
   --dataloader_num_workers "$WORKERS" --dataset_num_proc "$DATASET_NUM_PROC"
   --report_to $REPORT_TO --swanlab_mode "$SWANLAB_MODE" --seed "$SEED" --callbacks "${callbacks[@]}"
   "${deepspeed_args[@]}" "${resume_args[@]}"

@@ -8,6 +8,7 @@ OUTPUT_DIR=${OUTPUT_DIR:-runs/stage1}
 # (ms-swift's 5e-6 best-practice rate is for fine-tuning trained weights; at 1e-4 the seed article's
 # projector barely moved in a short run.)
 LR=${LR:-1e-3}
+STAGE_TRAINS=connector                   # what trains, for the memory estimate behind GRADIENT_CHECKPOINTING=auto
 source "$(dirname "$0")/common.sh"
 
 train \

@@ -18,6 +18,7 @@ if [ -f "$MODEL/qwen3_smvl_manifest.json" ] && [ "$FROM_SPLICE" != true ]; then
        "or set FROM_SPLICE=true to train it from here anyway" >&2
   exit 2
 fi
+STAGE_TRAINS=$TUNER                      # what trains, for the memory estimate behind GRADIENT_CHECKPOINTING=auto
 source "$(dirname "$0")/common.sh"
 
 # The vision modules to unfreeze, by name: model.vision_model.encoder.layers.K ... and post_layernorm.

@@ -185,6 +185,54 @@ def test_sample_answers_do_not_change_training(stage1, tiny_splice, data, tmp_pa
     assert torch.equal(tensors(out / 'last-checkpoint')[CONNECTOR], tensors(stage1[0] / 'last-checkpoint')[CONNECTOR])
 
 
+# The recipe's faster defaults against swift's way, one knob at a time: the same training, to float tolerance.
+SWIFT_WAY = {'GRADIENT_CHECKPOINTING': 'true', 'PADDING_FREE': 'false', 'TOKEN_ACC': 'every_step'}
+SHORT_RUN = dict(MAX_STEPS=4, SAVE_STEPS=4, MAX_LENGTH=300, LAZY_TOKENIZE='false', SAMPLE_STEPS=0, LOGGING_STEPS=2)
+
+
+def logged(run):
+    history = json.loads((run / 'last-checkpoint' / 'trainer_state.json').read_text())['log_history']
+    return [h for h in history if 'loss' in h]
+
+
+@pytest.fixture(scope='module')
+def fast_defaults(tiny_splice, data, tmp_path_factory):
+    out = tmp_path_factory.mktemp('fast') / 'run'
+    log = run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, **SHORT_RUN)
+    return out, log
+
+
+def test_recipe_says_what_it_decided_on_its_first_line(fast_defaults):
+    first = fast_defaults[1].splitlines()[0]
+    assert first.startswith('dtype: float32, attention: sdpa (CPU), gradient checkpointing: off (auto: a step of 4x300')
+    assert first.endswith('padding_free: true, packing: false')
+    assert '--gradient_checkpointing false --padding_free true' in fast_defaults[1]
+
+
+@pytest.mark.parametrize('knob', sorted(SWIFT_WAY))
+def test_faster_default_trains_as_swifts_way(fast_defaults, tiny_splice, data, tmp_path, knob):
+    out = tmp_path / knob
+    run_recipe('stage1.sh', MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=out, **SHORT_RUN,
+               **{knob: SWIFT_WAY[knob]})
+    ours, swifts = logged(fast_defaults[0]), logged(out)
+    assert [h['step'] for h in ours] == [h['step'] for h in swifts] == [1, 2, 4]
+    for key in ('loss', 'grad_norm'):
+        torch.testing.assert_close(torch.tensor([h[key] for h in ours]), torch.tensor([h[key] for h in swifts]),
+                                   rtol=1e-4, atol=1e-5)
+    assert all('token_acc' in h for h in ours + swifts)  # still logged, on the steps that log
+    torch.testing.assert_close(tensors(fast_defaults[0] / 'last-checkpoint')[CONNECTOR],
+                               tensors(out / 'last-checkpoint')[CONNECTOR], rtol=1e-4, atol=1e-6)
+
+
+def test_packing_with_attention_that_cannot_keep_rows_apart_is_refused(tiny_splice, data, tmp_path):
+    res = subprocess.run(['bash', str(REPO / 'recipes' / 'stage1.sh')], cwd=REPO, capture_output=True, text=True,
+                         env=recipe_env(MODEL=tiny_splice, DATASET=data['train'], OUTPUT_DIR=tmp_path / 'flex',
+                                        ATTN_IMPL='flex_attention', PACKING='true', LAZY_TOKENIZE='false'))
+    assert res.returncode != 0
+    assert '--packing with attn_impl flex_attention needs a GPU' in res.stderr
+    assert not (tmp_path / 'flex' / 'last-checkpoint').exists()
+
+
 def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp_path):
     from transformers import AutoModelForImageTextToText
     from qwen3_smvl.build.check import run_self_check
