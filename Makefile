@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: venv vllm-venv venv-gpu test demo app clean
+.PHONY: venv vllm-venv venv-gpu web-deps test demo app web clean
 
 $(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,17 @@ $(GPU_VENV)/.installed: requirements-gpu.txt requirements-common.txt constraints
 
 venv-gpu: $(GPU_VENV)/.installed
 
-# The vLLM tests skip (and say why) where .venv-vllm could not be built.
+# transformers.js and onnxruntime-web for web/ (docs/web.md), as locked; --ignore-scripts: onnxruntime-node's install
+# script downloads from a host that is not needed (its CPU binary ships in the package)
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --ignore-scripts --no-audit --no-fund
+
+web-deps: web/node_modules/.package-lock.json
+
+# The vLLM tests skip (and say why) where .venv-vllm could not be built; the web tests where Node could not install.
 test: venv
 	$(MAKE) vllm-venv || echo "WARNING: .venv-vllm not built; the vLLM tests will be skipped"
+	$(MAKE) web-deps || echo "WARNING: web/node_modules not installed; the transformers.js tests will be skipped"
 	$(PY) -m pytest -q tests
 
 demo: venv
@@ -51,6 +59,15 @@ demo: venv
 # A web page to try the demo's trained model (run `make demo` first): http://127.0.0.1:7860
 app: venv
 	bash recipes/app.sh
+
+# The exported model in a page that runs it in the browser (transformers.js, WASM); WEB_MODEL: a folder under this
+# checkout written by tools/export_onnx.py (docs/web.md). Any static server does; this one serves the checkout.
+WEB_MODEL ?= runs/onnx
+WEB_PORT ?= 8000
+web: web-deps
+	@test -f $(WEB_MODEL)/smvl_app.json || { echo "no exported model in $(WEB_MODEL): python tools/export_onnx.py --model runs/demo/stage2/last-checkpoint --out $(WEB_MODEL) --quantize int8" >&2; exit 1; }
+	@echo "open http://127.0.0.1:$(WEB_PORT)/web/?model=/$(WEB_MODEL)"
+	$(PYTHON) -m http.server $(WEB_PORT) --bind 127.0.0.1
 
 clean:
 	rm -rf runs

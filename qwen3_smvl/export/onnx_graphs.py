@@ -6,7 +6,8 @@
   onnx/decoder_model_merged.onnx inputs_embeds, attention_mask, position_ids, past_key_values.{i}.key/value
                                  -> logits, present.{i}.key/value; past of length 0 on the first step, so one graph
                                  serves the first and the later steps
-  + config, generation config, tokenizer, processor and chat template files: the folder is self-contained.
+  + config, generation config, tokenizer, processor and chat template files: the folder is self-contained, for
+    transformers and onnxruntime and for transformers.js (qwen3_smvl/export/transformers_js.py)
 
 optimum(-onnx) has no exporter for idefics3/smolvlm, and its qwen3 decoder export takes input_ids, not the
 inputs_embeds a VLM decoder needs; so all three graphs come from torch.onnx.export: the vision encoder through
@@ -24,6 +25,7 @@ from torch import nn
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, DynamicCache
 
 from qwen3_smvl.atomic import atomic_folder
+from qwen3_smvl.export.transformers_js import write_transformers_js_files
 
 logger = logging.getLogger('qwen3_smvl')
 GRAPHS = ('vision_encoder', 'embed_tokens', 'decoder_model_merged')
@@ -205,6 +207,7 @@ def export(model_dir: Path, out: Path, *, quantizations: Optional[List[str]] = N
         processor.save_pretrained(tmp)  # tokenizer, image processor and chat template
         if (model_dir / 'generation_config.json').exists():
             shutil.copy(model_dir / 'generation_config.json', tmp)
+        write_transformers_js_files(tmp)  # preprocessor_config.json, chat template key, smvl_app.json
     return folder_sizes(out / 'onnx')
 
 

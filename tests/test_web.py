@@ -1,0 +1,257 @@
+"""The ONNX export in stock transformers.js (web/): Node's greedy tokens against onnxruntime's, and the page in a real
+headless Chromium (WASM) answering as Node does."""
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from PIL import Image
+
+from conftest import EXPECTED_BOX, REPO, ref_text
+from qwen3_smvl import tokens
+from qwen3_smvl.export.onnx_graphs import export
+from qwen3_smvl.serve.deploy import free_port, stop
+
+WEB = REPO / 'web'
+NODE = shutil.which('node')
+CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
+needs_node = pytest.mark.skipif(not NODE or not (WEB / 'node_modules' / '@huggingface' / 'transformers').is_dir(),
+                                reason='no node, or no web/node_modules (`npm ci --ignore-scripts` in web/; '
+                                       'make test runs it)')
+needs_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=(
+    'no chromium + chromedriver (Debian: apt-get install chromium chromium-driver; .ci/run installs them as root)'))
+NEW_TOKENS = 12
+BOX_QUESTION = '框出' + ref_text('红色圆形')
+
+
+def picture(colour, size, shape='square') -> Image.Image:
+    image = Image.new('RGB', size, colour)
+    box = (size[0] // 4, size[1] // 4, size[0] * 3 // 4, size[1] * 3 // 4)
+    if shape == 'square':
+        image.paste('yellow', box)
+    else:  # a circle, drawn: its edge has colours between the two
+        from PIL import ImageDraw
+        ImageDraw.Draw(image).ellipse(box, fill='yellow')
+    return image
+
+
+# Pictures of exactly one tile (max_image_size): the processor neither rescales nor splits them, so transformers.js
+# and transformers see the same pixels. Colours, shapes, Chinese and English questions.
+EXACT = [(('red', 'square'), '图中有什么？'), (('blue', 'circle'), '这是什么颜色？'), (('green', 'square'), '描述这张图片。'),
+         (('white', 'circle'), '图中有几个圆形？'), (('black', 'square'), 'What is in the picture?'),
+         (('purple', 'circle'), '黄色的形状在哪里？')]
+# Pictures that need a resample: the global view of a split picture, rounding a side up to whole tiles, or a shrink
+# to the longest edge (sizes relative to the tiny splice's 32-pixel tiles and 128-pixel longest edge).
+RESAMPLED = [(('red', 'square', (64, 64)), '图中有什么？'), (('blue', 'circle', (96, 48)), '这是什么颜色？'),
+             (('green', 'square', (48, 80)), '描述这张图片。'), (('white', 'circle', (40, 40)), '图中有几个圆形？'),
+             (('black', 'square', (200, 120)), 'What is in the picture?'), (('purple', 'circle', (33, 32)), '图中有什么？')]
+
+
+def ask_node(folder: Path, image: Path, question: str, *args: str, check: bool = True):
+    """web/ask.mjs --json: the answer's tokens, text and boxes (or the CompletedProcess when check is False)."""
+    res = subprocess.run([NODE, str(WEB / 'ask.mjs'), str(folder), str(image), question, '--json', *args],
+                         capture_output=True, text=True, timeout=300)
+    if not check:
+        return res
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+PIXELS_JS = """
+import { RawImage, encode, loadProcessor } from './smvl.mjs';
+const [folder, image] = process.argv.slice(1);
+const inputs = await encode(await loadProcessor(folder), await RawImage.read(image), '?');
+console.log(JSON.stringify({ dims: inputs.pixel_values.dims, data: Array.from(inputs.pixel_values.data) }));
+"""
+
+
+def node_pixels(folder: Path, image: Path):
+    """transformers.js' pixel_values for a picture, through web/smvl.mjs' encode (policy and tiles included)."""
+    import numpy as np
+    res = subprocess.run([NODE, '--input-type=module', '-e', PIXELS_JS, str(folder), str(image)], cwd=WEB,
+                         capture_output=True, text=True, timeout=120, check=True)
+    out = json.loads(res.stdout)
+    return np.array(out['data'], np.float32).reshape(out['dims'])
+
+
+def pixel_gaps(js, py) -> str:
+    """Largest difference in the split tiles and in the global view (the last tile), in normalised units."""
+    tiles = f'tiles {abs(js[0, :-1] - py[0, :-1]).max():.3f}, ' if js.shape[1] > 1 else ''
+    return f'{js.shape[1]} tile(s): {tiles}global view {abs(js[0, -1] - py[0, -1]).max():.3f}'
+
+
+@pytest.fixture(scope='module')
+def exported(distinct_head_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp('web') / 'model'
+    export(distinct_head_model, out, quantizations=['int8'])
+    return out
+
+
+def test_the_folder_has_what_transformers_js_reads_and_transformers_reads_the_same(exported, distinct_head_model):
+    from transformers import AutoProcessor
+    preprocessor = json.loads((exported / 'preprocessor_config.json').read_text())
+    processor_config = json.loads((exported / 'processor_config.json').read_text())
+    assert preprocessor == {**processor_config['image_processor'], 'processor_class': 'SmolVLMProcessor'}
+    tokenizer_config = json.loads((exported / 'tokenizer_config.json').read_text())
+    assert tokenizer_config['chat_template'] == (exported / 'chat_template.jinja').read_text()
+    app = json.loads((exported / 'smvl_app.json').read_text())
+    assert {app['tokens'][k] for k in ('image_token', 'fake_image_token', 'global_image_token')} == {
+        tokens.IMAGE_TOKEN, tokens.FAKE_IMAGE_TOKEN, tokens.GLOBAL_IMAGE_TOKEN}
+    assert app['tokens']['box_start'] == tokens.BOX_START and app['images']['upscale'] is False
+    config = json.loads((exported / 'config.json').read_text())
+    assert config['transformers.js_config'] == {'use_external_data_format': {}}  # the tiny graphs have no _data files
+    # transformers reads the same processor as from the checkpoint
+    ours, original = AutoProcessor.from_pretrained(exported), AutoProcessor.from_pretrained(distinct_head_model)
+    assert ours.image_processor.to_dict() == original.image_processor.to_dict()
+    assert ours.chat_template == original.chat_template
+
+
+@needs_node
+def test_node_answers_as_onnxruntime_token_for_token(exported, tmp_path):
+    """web/ask.mjs (transformers.js in Node, fp32) against OnnxVLM: equal greedy tokens where the pixels can be equal;
+    the same prompt layout (tiles, image tokens) everywhere; on resampled pictures the agreement is printed."""
+    from qwen3_smvl.export.onnx_runtime import OnnxVLM
+    runner = OnnxVLM(exported)
+    tile = json.loads((exported / 'preprocessor_config.json').read_text())['max_image_size']['longest_edge']
+    answers = []
+    for (colour, shape), question in EXACT:
+        image, path = picture(colour, (tile, tile), shape), tmp_path / f'{colour}.png'
+        image.save(path)
+        expected = runner.generate([image], question, max_new_tokens=NEW_TOKENS)
+        assert len(expected) >= 4  # the head is random: tokens, not sentences, but enough to compare
+        inputs = runner.encode([image], question)
+        assert abs(node_pixels(exported, path) - inputs['pixel_values']).max() < 1e-6  # the same pixels
+        got = ask_node(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
+        assert got['promptTokens'] == inputs['input_ids'].shape[1], question
+        assert got['tokens'] == expected, (colour, shape, question)
+        answers.append(tuple(expected))
+    assert len(set(answers)) > 1  # the answers depend on the input
+    same = 0
+    for (colour, shape, size), question in RESAMPLED:
+        image, path = picture(colour, size, shape), tmp_path / f'{colour}-{size[0]}x{size[1]}.png'
+        image.save(path)
+        expected = runner.generate([image], question, max_new_tokens=NEW_TOKENS)
+        got = ask_node(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
+        inputs = runner.encode([image], question)
+        assert got['promptTokens'] == inputs['input_ids'].shape[1], size  # the same tiles, so the same layout
+        same += got['tokens'] == expected
+        print(f'{size[0]}x{size[1]}: {pixel_gaps(node_pixels(exported, path), inputs["pixel_values"])}, '
+              f'answer {"equal" if got["tokens"] == expected else "differs"}')
+    # measured, not asserted: transformers.js resamples with onnxruntime's bilinear Resize on normalised floats,
+    # transformers with torchvision's antialiased LANCZOS on 8-bit pixels (docs/web.md)
+    print(f'pictures that need a resample: {same} of {len(RESAMPLED)} answers equal')
+
+
+@needs_node
+def test_ask_refuses_bad_input_in_one_line(exported, tmp_path):
+    image = tmp_path / 'red.png'
+    picture('red', (32, 32)).save(image)
+    cases = [((tmp_path / 'nowhere', image, '图中有什么？'), 'no smvl_app.json'),
+             ((exported, image, '图中有什么？', '--dtype', 'q4'), 'no onnx/vision_encoder_q4.onnx'),
+             ((exported, image, '图中有什么？', '--dtype', 'int4'), 'unknown dtype int4'),
+             ((exported, tmp_path / 'missing.png', '图中有什么？'), 'missing.png: not a readable image'),
+             ((exported, image), 'usage: node web/ask.mjs')]
+    for args, message in cases:
+        res = ask_node(*args, check=False) if len(args) > 2 else subprocess.run(
+            [NODE, str(WEB / 'ask.mjs'), *map(str, args)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 2 and message in res.stderr, (args, res.stderr)
+        assert res.stderr.startswith('error: '), res.stderr
+
+
+@contextlib.contextmanager
+def static_server(model: Path, work: Path) -> Iterator[str]:
+    """A plain static server (python -m http.server) over web/ and the model folder, as `make web` serves them."""
+    root = work / 'site'
+    root.mkdir()
+    (root / 'web').symlink_to(WEB)
+    (root / 'model').symlink_to(model)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, '-m', 'http.server', str(port), '--bind', '127.0.0.1', '--directory',
+                               str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    url = f'http://127.0.0.1:{port}'
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f'{url}/web/index.html', timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, 'the static server did not start'
+                time.sleep(0.2)
+        yield url
+    finally:
+        stop(server)
+
+
+@contextlib.contextmanager
+def chromium(window='1100,1400') -> Iterator:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={window}'):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def wait_state(driver, element_id: str, seconds: float) -> str:
+    """The element's data-state once it is no longer idle or busy ('ready', 'done' or 'error')."""
+    from selenium.webdriver.common.by import By
+    deadline = time.time() + seconds
+    while True:
+        element = driver.find_element(By.ID, element_id)
+        if element.get_attribute('data-state') not in ('idle', 'busy'):
+            return element.get_attribute('data-state')
+        if time.time() > deadline:
+            driver.save_screenshot('/tmp/smvl-web-failure.png')
+            raise AssertionError(f'#{element_id} still {element.get_attribute("data-state")} after {seconds} s '
+                                 f'(status: {driver.find_element(By.ID, "status").text!r}); '
+                                 'screenshot: /tmp/smvl-web-failure.png')
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+@needs_node
+@needs_browser
+def test_page_answers_in_the_browser_as_node_does(box_model, tmp_path):
+    """The page loads the trained box model's int8 files in Chromium (WASM), answers a Chinese box question about an
+    uploaded picture with Node's tokens and text, and draws the box."""
+    from selenium.webdriver.common.by import By
+    model, image = box_model
+    folder = tmp_path / 'onnx'
+    export(model, folder, quantizations=['int8'])
+    node = ask_node(folder, image, BOX_QUESTION, '--dtype', 'int8')
+    assert node['text'] == EXPECTED_BOX  # the trained answer survives the export, int8 and transformers.js
+    with static_server(folder, tmp_path) as url, chromium() as driver:
+        driver.get(f'{url}/web/index.html?model=/model&dtype=int8')
+        assert wait_state(driver, 'status', 120) == 'ready', driver.find_element(By.ID, 'status').text
+        driver.find_element(By.ID, 'image').send_keys(str(image))
+        question = driver.find_element(By.ID, 'question')
+        question.clear()
+        question.send_keys(BOX_QUESTION)
+        driver.find_element(By.ID, 'ask').click()
+        assert wait_state(driver, 'answer', 120) == 'done', driver.find_element(By.ID, 'status').text
+        answer = driver.find_element(By.ID, 'answer')
+        assert json.loads(answer.get_attribute('data-tokens')) == node['tokens']
+        assert answer.text == node['shown'] == '红色圆形 (125,250),(375,750)'
+        canvas = driver.find_element(By.ID, 'picture')
+        width, height = int(canvas.get_attribute('width')), int(canvas.get_attribute('height'))
+        assert (width, height) == (512, 384)  # the 64x48 upload, drawn 8 times larger
+        x1, x2, y_mid = round(0.125 * width), round(0.375 * width), height // 2  # the box's sides
+        pixel = 'return Array.from(arguments[0].getContext("2d").getImageData(arguments[1], arguments[2], 1, 1).data)'
+        for side in (x1, x2):  # outlined in red there
+            assert driver.execute_script(pixel, canvas, side, y_mid)[:3] == [255, 0, 0]
+        assert driver.execute_script(pixel, canvas, (x1 + x2) // 2, y_mid)[:3] == [255, 255, 255]
+        driver.save_screenshot(str(tmp_path / 'web.png'))
+        print(f'screenshot: {tmp_path / "web.png"}')
