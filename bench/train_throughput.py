@@ -1,16 +1,18 @@
 """Stage-1 training throughput at the real dimensions (SigLIP-base + Qwen3-0.6B, random weights), CPU or GPU.
 
-The same samples (mixed text lengths, real-size images) through three runs, one process each:
+The same samples (mixed text lengths, real-size images) through several runs, one process each, one epoch:
   seed        the seed article's recipe: HF Trainer, every sample padded to 2048 tokens, loss on the whole text,
-              SmolVLM2's image settings (every image resized to 2048: 13-17 tiles)
+              SmolVLM2's image settings (every image resized to 2048: 13-17 tiles), gradient checkpointing off
   ours-same   recipes/stage1.sh (swift sft + plugin) with SmolVLM2's image settings (SMVL_UPSCALE=true)
-  ours        recipes/stage1.sh with its defaults (SMVL_UPSCALE=false: tiles follow the image's resolution)
+  ours        recipes/stage1.sh with its own image settings (SMVL_UPSCALE=false: tiles follow the image's resolution)
+each as a variant: `ckpt` gradient checkpointing on (off without), and `padded` (swift's padding to the longest row,
+the recipe's old default), `padfree` (PADDING_FREE=true, the default) or `packed` (PACKING=true); `swift` marks the
+recipe's old defaults (checkpointing on, padded, token accuracy every step). `--grid full` runs every combination.
 On a GPU every run is bf16 (the seed article's and the recipe's default there); on the CPU float32.
-Prints samples/s, real (non-pad) tokens/s, peak RSS and peak GPU memory (reserved, as swift logs it) per run, and the
-ratios ours-same/seed (padding and loss layout alone) and ours/seed (with the recipe's image settings). Then the
-image-token budget per image size for each image setting the recipes expose, and where one step's time goes.
+Prints samples/s, real (non-pad) tokens/s, peak RSS and peak GPU memory (reserved, as swift logs it) per run, and
+each run's ratio to the seed. Then the image-token budget per image size for each image setting the recipes expose.
 
-  python bench/train_throughput.py [--samples 3] [--batch-size 1] [--donors DIR] [--work DIR]
+  python bench/train_throughput.py [--samples 3] [--batch-size 1] [--grid default|full] [--donors DIR] [--work DIR]
 """
 import argparse
 import json
@@ -35,7 +37,7 @@ SEED = r'''
 import json, sys, time, torch
 from PIL import Image
 from transformers import AutoModelForImageTextToText, AutoProcessor, Trainer, TrainingArguments
-model_dir, data, out, batch = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+model_dir, data, out, batch, checkpointing = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == 'ckpt'
 cuda = torch.cuda.is_available()
 processor = AutoProcessor.from_pretrained(model_dir)
 model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.bfloat16 if cuda else torch.float32)
@@ -55,7 +57,8 @@ for row in rows:
     real_tokens += int(enc['attention_mask'].sum())
     samples.append({k: v[0] for k, v in enc.items()} | {'labels': labels[0]})
 args = TrainingArguments(out, per_device_train_batch_size=batch, max_steps=len(samples) // batch, learning_rate=1e-4,
-                         report_to=[], save_strategy='no', logging_steps=1, use_cpu=not cuda, bf16=cuda)
+                         report_to=[], save_strategy='no', logging_steps=1, use_cpu=not cuda, bf16=cuda,
+                         gradient_checkpointing=checkpointing)
 trainer = Trainer(model=model, args=args, train_dataset=samples)
 runtime = trainer.train().metrics['train_runtime']
 peak_gpu = torch.cuda.max_memory_reserved() / 2**30 if cuda else 0.0
@@ -138,45 +141,46 @@ def token_budget(model_dir: Path) -> None:
         print(f'{name:<44}' + ''.join(cells))
 
 
-def profile_step(model_dir: Path, data: Path) -> None:
-    """Where one stage-1 step of the recipe default goes: vision tower forward vs the rest (LLM forward+backward)."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+# Recipe variants: environment on top of recipes/stage1.sh's defaults.
+SWIFT_WAY = {'GRADIENT_CHECKPOINTING': 'true', 'PADDING_FREE': 'false', 'TOKEN_ACC': 'every_step'}
+PACKED = {'PACKING': 'true', 'LAZY_TOKENIZE': 'false'}  # swift packs rows once, before training
+MODES = {'padded': {'PADDING_FREE': 'false'}, 'padfree': {'PADDING_FREE': 'true'}, 'packed': PACKED}
+VARIANTS = {'swift': SWIFT_WAY, 'default': {}, 'packed': PACKED,
+            **{f'{c}-{m}': {'GRADIENT_CHECKPOINTING': str(c == 'ckpt').lower(), **env}
+               for c in ('ckpt', 'nockpt') for m, env in MODES.items()}}
+IMAGE_SETTINGS = {'ours-same': 'true', 'ours': 'false'}  # SMVL_UPSCALE
 
-    from qwen3_smvl.images import fit_within
-    cuda = torch.cuda.is_available()
-    device, dtype = ('cuda', torch.bfloat16) if cuda else ('cpu', torch.float32)
-    processor = AutoProcessor.from_pretrained(model_dir)
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=dtype).to(device)
-    for name, p in model.named_parameters():
-        p.requires_grad = name.startswith('model.connector.')
-    row = json.loads(data.read_text().splitlines()[1])  # the 640x480 sample
-    messages = [{'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': row['messages'][0]['content']}]},
-                {'role': 'assistant', 'content': row['messages'][1]['content']}]
-    image = fit_within(Image.open(row['images'][0]).convert('RGB'), 2048)
-    inputs = processor(text=[processor.apply_chat_template(messages)], images=[[image]], do_resize=False,
-                       return_tensors='pt').to(device)
-    inputs['pixel_values'] = inputs['pixel_values'].to(dtype)
-    inputs['labels'] = inputs['input_ids'].clone()
 
-    def timed(fn) -> float:
-        if cuda:
-            torch.cuda.synchronize()
-        t0 = time.time()
-        fn()
-        if cuda:
-            torch.cuda.synchronize()
-        return time.time() - t0
+def grid(which: str) -> dict:
+    if which == 'full':
+        return {'seed': ['nockpt', 'ckpt'], **{name: [f'{c}-{m}' for c in ('ckpt', 'nockpt') for m in MODES]
+                                                for name in IMAGE_SETTINGS}}
+    return {'seed': ['nockpt'], 'ours-same': ['swift', 'default'], 'ours': ['swift', 'default', 'packed']}
 
-    for attempt in range(3):  # the first passes warm up
-        with torch.no_grad():
-            vision = timed(lambda: model.model.get_image_features(inputs['pixel_values'],
-                                                                  inputs['pixel_attention_mask']))
-        step = timed(lambda: model(**inputs).loss.backward())
-    print(f'\none step of the recipe default on {device} ({inputs["pixel_values"].shape[1]} tiles, '
-          f'{inputs["input_ids"].shape[1]} tokens): {1000 * step:.0f} ms; vision tower forward {1000 * vision:.0f} ms '
-          f'({100 * vision / step:.0f}%), LLM forward+backward and the rest {1000 * (step - vision):.0f} ms '
-          f'({100 * (step - vision) / step:.0f}%)')
+
+def seed_run(model: Path, data: Path, out: Path, args, variant: str, name: str) -> tuple:
+    output, rss, _ = run_child([sys.executable, '-c', SEED, str(model), str(data), str(out), str(args.batch_size),
+                                variant])
+    seed = json.loads([line for line in output.splitlines() if line.startswith('{"train_runtime"')][-1])
+    return (seed['samples'] / seed['train_runtime'], seed['real_tokens'] / seed['train_runtime'], rss,
+            seed['peak_gpu'])
+
+
+def recipe_run(model: Path, data: Path, out: Path, args, variant: str, name: str) -> tuple:
+    """recipes/stage1.sh for one epoch of the samples; samples/s from swift's train_runtime."""
+    images = {'SMVL_UPSCALE': IMAGE_SETTINGS[name]}
+    subprocess.run(['rm', '-rf', str(out)], check=True)
+    output, rss, _ = run_child(['bash', 'recipes/stage1.sh'], env={
+        **images, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out), 'MAX_STEPS': '-1',
+        'NUM_EPOCHS': '1', 'BATCH_SIZE': str(args.batch_size), 'WORKERS': str(args.workers),
+        'DATASET_NUM_PROC': str(max(1, args.workers)), 'RESUME': 'none', 'LAZY_TOKENIZE': args.lazy_tokenize,
+        'LOGGING_STEPS': '1', 'SAVE_STEPS': '100000', 'REPORT_TO': 'none', 'WARMUP_RATIO': '0', 'SAMPLE_STEPS': '0',
+        'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}', **VARIANTS[variant]})
+    print('  ' + output.splitlines()[0], flush=True)  # what the recipe decided (dtype, attention, checkpointing)
+    log = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
+    runtime = float(next(h['train_runtime'] for h in log if 'train_runtime' in h))
+    peak_gpu = max((h.get('memory(GiB)', 0.0) for h in log), default=0.0)
+    return args.samples / runtime, swift_tokens(model, data, images) / runtime, rss, peak_gpu
 
 
 def environment() -> str:
@@ -193,7 +197,8 @@ def main() -> None:
     ap.add_argument('--workers', type=int, default=0, help="the recipe's dataloader workers (the seed pre-encodes)")
     ap.add_argument('--lazy-tokenize', default='true', choices=['true', 'false'],
                     help="the recipe's LAZY_TOKENIZE; false encodes every row before training, as the seed does")
-    ap.add_argument('--runs', default='seed,ours-same,ours', help='which runs, comma-separated (seed is required)')
+    ap.add_argument('--grid', default='default', choices=['default', 'full'],
+                    help='default: seed, the recipe before (swift) and as it is (default, packed); full: every variant')
     ap.add_argument('--donors', type=Path, help='real-preset donors (made if absent)')
     ap.add_argument('--work', type=Path)
     args = ap.parse_args()
@@ -214,45 +219,19 @@ def main() -> None:
                        capture_output=True)
     data = make_samples(work / 'data', args.samples)
     results = {}
-
-    print('seed ...', flush=True)
-    output, rss, _ = run_child([sys.executable, '-c', SEED, str(model), str(data), str(work / 'seed'),
-                                str(args.batch_size)])
-    seed = json.loads([line for line in output.splitlines() if line.startswith('{"train_runtime"')][-1])
-    results['seed'] = (seed['samples'] / seed['train_runtime'], seed['real_tokens'] / seed['train_runtime'], rss,
-                       seed['peak_gpu'])
-
-    for name, upscale in (('ours-same', 'true'), ('ours', 'false')):
-        if name not in args.runs.split(','):
-            continue
-        print(f'{name} ...', flush=True)
-        env = {'SMVL_UPSCALE': upscale}
-        out = work / name
-        subprocess.run(['rm', '-rf', str(out)], check=True)
-        _, rss, _ = run_child(['bash', 'recipes/stage1.sh'], env={
-            **env, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out),
-            'MAX_STEPS': str(args.samples // args.batch_size), 'BATCH_SIZE': str(args.batch_size),
-            'WORKERS': str(args.workers), 'DATASET_NUM_PROC': str(max(1, args.workers)), 'RESUME': 'none',
-            'LAZY_TOKENIZE': args.lazy_tokenize, 'LOGGING_STEPS': '1',
-            'SAVE_STEPS': '100000', 'REPORT_TO': 'none', 'GRADIENT_CHECKPOINTING': 'false', 'WARMUP_RATIO': '0',
-            'SAMPLE_STEPS': '0',
-            'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'})
-        log = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
-        runtime = float(next(h['train_runtime'] for h in log if 'train_runtime' in h))
-        peak_gpu = max((h.get('memory(GiB)', 0.0) for h in log), default=0.0)
-        tokens = swift_tokens(model, data, env)
-        results[name] = (args.samples / runtime, tokens / runtime, rss, peak_gpu)
+    for name, variants in grid(args.grid).items():
+        for variant in variants:
+            label = f'{name} {variant}'
+            print(f'{label} ...', flush=True)
+            results[label] = (seed_run if name == 'seed' else recipe_run)(model, data, work / label.replace(' ', '-'),
+                                                                           args, variant, name)
 
     print(f'\n{args.samples} samples, batch {args.batch_size}, LAZY_TOKENIZE={args.lazy_tokenize}, {environment()}')
-    print(f'{"run":<12}{"samples/s":>12}{"real tok/s":>12}{"peak RSS GiB":>14}{"peak GPU GiB":>14}')
-    for name, (sps, tps, rss, gpu) in results.items():
-        print(f'{name:<12}{sps:>12.4f}{tps:>12.1f}{rss / 2**30:>14.2f}{gpu:>14.2f}')
-    seed_sps = results['seed'][0]
-    for name, what in (('ours-same', 'padding and loss layout alone'), ('ours', 'recipe default image settings')):
-        if name in results:
-            print(f'{name} / seed ({what}): {results[name][0] / seed_sps:.2f}x samples/s')
+    print(f'{"run":<24}{"samples/s":>12}{"real tok/s":>12}{"peak RSS GiB":>14}{"peak GPU GiB":>14}{"vs seed":>10}')
+    seed_sps = results['seed nockpt'][0]
+    for label, (sps, tps, rss, gpu) in results.items():
+        print(f'{label:<24}{sps:>12.4f}{tps:>12.1f}{rss / 2**30:>14.2f}{gpu:>14.2f}{sps / seed_sps:>9.2f}x')
     token_budget(model)
-    profile_step(model, data)
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 """Generate random donor checkpoints in the exact on-disk formats of SmolVLM2 and Qwen3 (no hub needed).
 
-  python tools/make_donors.py --preset {tiny,tiny-so400m,real} --out DIR    # writes DIR/vision and DIR/llm
+  python tools/make_donors.py --preset {tiny,tiny-so400m,tiny-vocab,real} --out DIR    # writes DIR/vision and DIR/llm
   python tools/make_donors.py --preset real --vision-donor smolvlm2-2.2b --llm-donor qwen3-8b --out DIR
 
 tiny: toy sizes, seconds to build. tiny-so400m: the same with SmolVLM2-2.2B's vision geometry (patch 14, pixel

@@ -44,7 +44,8 @@ VISION_DONORS = {'smolvlm2-256m': 'smolvlm2_256m_video_instruct.json',
 LLM_DONORS = {'qwen3-0.6b': 'qwen3_0_6b.json', 'qwen3-1.7b': 'qwen3_1_7b.json', 'qwen3-4b': 'qwen3_4b.json',
               'qwen3-8b': 'qwen3_8b.json'}
 # Tiny presets: toy sizes in the published layouts (tiny-so400m: SmolVLM2-2.2B's vision geometry, an untied head).
-TINY_PRESETS = {'tiny': 'tiny_donors.json', 'tiny-so400m': 'tiny_so400m_untied.json'}
+TINY_PRESETS = {'tiny': 'tiny_donors.json', 'tiny-so400m': 'tiny_so400m_untied.json',
+                'tiny-vocab': 'tiny_genuine_vocab.json'}
 SMOLVLM_SPECIAL = ['<|endoftext|>', '<|im_start|>', '<end_of_utterance>', '<fake_token_around_image>', '<image>',
                    '<global-img>'] + [f'<row_{r}_col_{c}>' for r in range(1, 7) for c in range(1, 7)]
 
