@@ -24,6 +24,23 @@ from qwen3_smvl.export.onnx_runtime import OnnxVLM
 QUESTION = '图中有什么？'
 
 
+def export_real_splice(work: Path, quantizations) -> dict:
+    """The real-dimension random splice (work/spliced) exported to work/onnx, fp32 + quantizations: bytes per file."""
+    make_donors('real', work / 'donors')
+    build(work / 'donors' / 'vision', work / 'donors' / 'llm', work / 'spliced', overwrite=True, self_check=False)
+    start = time.perf_counter()
+    sizes = export(work / 'spliced', work / 'onnx', quantizations=list(quantizations), overwrite=True)
+    print(f'export (fp32 + {", ".join(quantizations)}): {time.perf_counter() - start:.0f} s')
+    return sizes
+
+
+def bench_picture() -> Image.Image:
+    """512x512: one tile and no splitting under the recipes' policy and with splitting off (64 image tokens)."""
+    image = Image.new('RGB', (512, 512), 'white')
+    image.paste('red', (128, 128, 384, 384))
+    return image
+
+
 def onnx_latency(runner: OnnxVLM, image: Image.Image, new_tokens: int) -> tuple:
     """(seconds to the first token, decode tokens/s)."""
     start = time.perf_counter()
@@ -55,14 +72,8 @@ def main(argv=None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        make_donors('real', work / 'donors')
-        build(work / 'donors' / 'vision', work / 'donors' / 'llm', work / 'spliced', overwrite=True, self_check=False)
-        start = time.perf_counter()
-        sizes = export(work / 'spliced', work / 'onnx', quantizations=list(QUANTIZATIONS), overwrite=True)
-        export_seconds = time.perf_counter() - start
-        print(f'export (fp32 + {", ".join(QUANTIZATIONS)}): {export_seconds:.0f} s')
-        image = Image.new('RGB', (512, 512), 'white')
-        image.paste('red', (128, 128, 384, 384))
+        sizes = export_real_splice(work, QUANTIZATIONS)
+        image = bench_picture()
         from transformers import AutoModelForImageTextToText
         model = AutoModelForImageTextToText.from_pretrained(work / 'spliced', dtype=torch.float32).eval()
         model.generation_config.eos_token_id = None  # decode the full count

@@ -1,30 +1,22 @@
 """The ONNX export in stock transformers.js (web/): Node's greedy tokens against onnxruntime's, and the page in a real
 headless Chromium (WASM) answering as Node does."""
-import contextlib
 import json
 import shutil
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from PIL import Image
 
-from conftest import EXPECTED_BOX, REPO, ref_text
+from conftest import EXPECTED_BOX, ref_text
 from qwen3_smvl import tokens
 from qwen3_smvl.export.onnx_graphs import export
-from qwen3_smvl.serve.deploy import free_port, stop
+from qwen3_smvl.export.web_page import (NODE, WEB, ask_node, ask_page, chromium, node_answer, open_page, static_site,
+                                        web_installed)
 
-WEB = REPO / 'web'
-NODE = shutil.which('node')
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
-needs_node = pytest.mark.skipif(not NODE or not (WEB / 'node_modules' / '@huggingface' / 'transformers').is_dir(),
-                                reason='no node, or no web/node_modules (`npm ci --ignore-scripts` in web/; '
-                                       'make test runs it)')
-needs_browser = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason=(
+needs_node = pytest.mark.skipif(not web_installed(), reason='no node, or no web/node_modules (`npm ci '
+                                                            '--ignore-scripts` in web/; make test runs it)')
+needs_browser = pytest.mark.skipif(not (shutil.which('chromium') and shutil.which('chromedriver')), reason=(
     'no chromium + chromedriver (Debian: apt-get install chromium chromium-driver; .ci/run installs them as root)'))
 NEW_TOKENS = 12
 BOX_QUESTION = '框出' + ref_text('红色圆形')
@@ -43,24 +35,15 @@ def picture(colour, size, shape='square') -> Image.Image:
 
 # Pictures of exactly one tile (max_image_size): the processor neither rescales nor splits them, so transformers.js
 # and transformers see the same pixels. Colours, shapes, Chinese and English questions.
-EXACT = [(('red', 'square'), '图中有什么？'), (('blue', 'circle'), '这是什么颜色？'), (('green', 'square'), '描述这张图片。'),
-         (('white', 'circle'), '图中有几个圆形？'), (('black', 'square'), 'What is in the picture?'),
-         (('purple', 'circle'), '黄色的形状在哪里？')]
+EXACT = [(('red', 'square'), '图中有什么？'), (('blue', 'circle'), '这是什么颜色？'),
+         (('green', 'square'), '描述这张图片。'), (('white', 'circle'), '图中有几个圆形？'),
+         (('black', 'square'), 'What is in the picture?'), (('purple', 'circle'), '黄色的形状在哪里？')]
 # Pictures that need a resample: the global view of a split picture, rounding a side up to whole tiles, or a shrink
 # to the longest edge (sizes relative to the tiny splice's 32-pixel tiles and 128-pixel longest edge).
 RESAMPLED = [(('red', 'square', (64, 64)), '图中有什么？'), (('blue', 'circle', (96, 48)), '这是什么颜色？'),
              (('green', 'square', (48, 80)), '描述这张图片。'), (('white', 'circle', (40, 40)), '图中有几个圆形？'),
-             (('black', 'square', (200, 120)), 'What is in the picture?'), (('purple', 'circle', (33, 32)), '图中有什么？')]
-
-
-def ask_node(folder: Path, image: Path, question: str, *args: str, check: bool = True):
-    """web/ask.mjs --json: the answer's tokens, text and boxes (or the CompletedProcess when check is False)."""
-    res = subprocess.run([NODE, str(WEB / 'ask.mjs'), str(folder), str(image), question, '--json', *args],
-                         capture_output=True, text=True, timeout=300)
-    if not check:
-        return res
-    assert res.returncode == 0, res.stderr[-3000:]
-    return json.loads(res.stdout.strip().splitlines()[-1])
+             (('black', 'square', (200, 120)), 'What is in the picture?'),
+             (('purple', 'circle', (33, 32)), '图中有什么？')]
 
 
 PIXELS_JS = """
@@ -127,7 +110,7 @@ def test_node_answers_as_onnxruntime_token_for_token(exported, tmp_path):
         assert len(expected) >= 4  # the head is random: tokens, not sentences, but enough to compare
         inputs = runner.encode([image], question)
         assert abs(node_pixels(exported, path) - inputs['pixel_values']).max() < 1e-6  # the same pixels
-        got = ask_node(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
+        got = node_answer(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
         assert got['promptTokens'] == inputs['input_ids'].shape[1], question
         assert got['tokens'] == expected, (colour, shape, question)
         answers.append(tuple(expected))
@@ -137,7 +120,7 @@ def test_node_answers_as_onnxruntime_token_for_token(exported, tmp_path):
         image, path = picture(colour, size, shape), tmp_path / f'{colour}-{size[0]}x{size[1]}.png'
         image.save(path)
         expected = runner.generate([image], question, max_new_tokens=NEW_TOKENS)
-        got = ask_node(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
+        got = node_answer(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
         inputs = runner.encode([image], question)
         assert got['promptTokens'] == inputs['input_ids'].shape[1], size  # the same tiles, so the same layout
         same += got['tokens'] == expected
@@ -158,67 +141,10 @@ def test_ask_refuses_bad_input_in_one_line(exported, tmp_path):
              ((exported, tmp_path / 'missing.png', '图中有什么？'), 'missing.png: not a readable image'),
              ((exported, image), 'usage: node web/ask.mjs')]
     for args, message in cases:
-        res = ask_node(*args, check=False) if len(args) > 2 else subprocess.run(
+        res = ask_node(*args) if len(args) > 2 else subprocess.run(
             [NODE, str(WEB / 'ask.mjs'), *map(str, args)], capture_output=True, text=True, timeout=60)
         assert res.returncode == 2 and message in res.stderr, (args, res.stderr)
         assert res.stderr.startswith('error: '), res.stderr
-
-
-@contextlib.contextmanager
-def static_server(model: Path, work: Path) -> Iterator[str]:
-    """A plain static server (python -m http.server) over web/ and the model folder, as `make web` serves them."""
-    root = work / 'site'
-    root.mkdir()
-    (root / 'web').symlink_to(WEB)
-    (root / 'model').symlink_to(model)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, '-m', 'http.server', str(port), '--bind', '127.0.0.1', '--directory',
-                               str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              start_new_session=True)
-    url = f'http://127.0.0.1:{port}'
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f'{url}/web/index.html', timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.time() < deadline, 'the static server did not start'
-                time.sleep(0.2)
-        yield url
-    finally:
-        stop(server)
-
-
-@contextlib.contextmanager
-def chromium(window='1100,1400') -> Iterator:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ('--headless=new', '--no-sandbox', '--disable-dev-shm-usage', f'--window-size={window}'):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def wait_state(driver, element_id: str, seconds: float) -> str:
-    """The element's data-state once it is no longer idle or busy ('ready', 'done' or 'error')."""
-    from selenium.webdriver.common.by import By
-    deadline = time.time() + seconds
-    while True:
-        element = driver.find_element(By.ID, element_id)
-        if element.get_attribute('data-state') not in ('idle', 'busy'):
-            return element.get_attribute('data-state')
-        if time.time() > deadline:
-            driver.save_screenshot('/tmp/smvl-web-failure.png')
-            raise AssertionError(f'#{element_id} still {element.get_attribute("data-state")} after {seconds} s '
-                                 f'(status: {driver.find_element(By.ID, "status").text!r}); '
-                                 'screenshot: /tmp/smvl-web-failure.png')
-        time.sleep(0.5)
 
 
 @pytest.mark.slow
@@ -231,19 +157,13 @@ def test_page_answers_in_the_browser_as_node_does(box_model, tmp_path):
     model, image = box_model
     folder = tmp_path / 'onnx'
     export(model, folder, quantizations=['int8'])
-    node = ask_node(folder, image, BOX_QUESTION, '--dtype', 'int8')
+    node = node_answer(folder, image, BOX_QUESTION, '--dtype', 'int8')
     assert node['text'] == EXPECTED_BOX  # the trained answer survives the export, int8 and transformers.js
-    with static_server(folder, tmp_path) as url, chromium() as driver:
-        driver.get(f'{url}/web/index.html?model=/model&dtype=int8')
-        assert wait_state(driver, 'status', 120) == 'ready', driver.find_element(By.ID, 'status').text
-        driver.find_element(By.ID, 'image').send_keys(str(image))
-        question = driver.find_element(By.ID, 'question')
-        question.clear()
-        question.send_keys(BOX_QUESTION)
-        driver.find_element(By.ID, 'ask').click()
-        assert wait_state(driver, 'answer', 120) == 'done', driver.find_element(By.ID, 'status').text
+    with static_site(folder, tmp_path) as url, chromium() as driver:
+        assert 'error' not in open_page(driver, url, 'int8', seconds=120)
+        page = ask_page(driver, image, BOX_QUESTION, seconds=120)
+        assert page['tokens'] == node['tokens'] and page['text'] == node['text'], page
         answer = driver.find_element(By.ID, 'answer')
-        assert json.loads(answer.get_attribute('data-tokens')) == node['tokens']
         assert answer.text == node['shown'] == '红色圆形 (125,250),(375,750)'
         canvas = driver.find_element(By.ID, 'picture')
         width, height = int(canvas.get_attribute('width')), int(canvas.get_attribute('height'))

@@ -2,6 +2,7 @@
 // Answer a question about a picture with an exported folder (tools/export_onnx.py), in Node with transformers.js.
 //
 //   node web/ask.mjs FOLDER IMAGE QUESTION [--dtype fp32|int8|q4|fp16] [--max-new-tokens N] [--json]
+//                    [--min-new-tokens N]   (no end of turn before N tokens: for a benchmark)
 //
 // Prints the answer (boxes as "ref (x1,y1),(x2,y2)", thousandths of the picture); --json prints one object with the
 // token ids, the raw text and timings instead.
@@ -32,6 +33,7 @@ async function main() {
       options: {
         dtype: { type: 'string', default: 'fp32' },
         'max-new-tokens': { type: 'string', default: '64' },
+        'min-new-tokens': { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -41,14 +43,15 @@ async function main() {
   const { values, positionals } = parsed;
   if (positionals.length !== 3) fail(USAGE);
   const [folder, imagePath, question] = positionals;
-  const maxNewTokens = Number(values['max-new-tokens']);
+  const [maxNewTokens, minNewTokens] = [Number(values['max-new-tokens']), Number(values['min-new-tokens'])];
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) fail(`--max-new-tokens ${values['max-new-tokens']}: not a positive integer`);
+  if (!Number.isInteger(minNewTokens) || minNewTokens < 0) fail(`--min-new-tokens ${values['min-new-tokens']}: not a whole number`);
   try {
     const image = await readImage(imagePath); // before the model: a bad picture costs no load
     const start = performance.now();
     const vlm = await loadSplice(folder, { dtype: values.dtype });
     const loadSeconds = (performance.now() - start) / 1000;
-    const result = await answer(vlm, image, question, { maxNewTokens });
+    const result = await answer(vlm, image, question, { maxNewTokens, minNewTokens });
     if (values.json) {
       console.log(JSON.stringify({ ...result, dtype: values.dtype, seconds: { load: loadSeconds, ...result.seconds },
         rssBytes: process.memoryUsage().rss }));

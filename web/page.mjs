@@ -1,5 +1,6 @@
 // The page (index.html): load an exported folder with transformers.js in WASM, pick a picture, ask, see the answer
-// and its boxes. ?model=URL (default: the repo's runs/onnx) and ?dtype=int8|fp32|q4|fp16 (default int8).
+// and its boxes. ?model=PATH on this server (default: the checkout's runs/onnx), ?dtype=int8|fp32|q4|fp16 (default
+// int8), ?max_new_tokens=64, ?min_new_tokens=0 (a benchmark's fixed count), ?autoload=0 (wait for the Load button).
 import { DTYPES, RawImage, answer, env, loadSplice } from './smvl.mjs';
 
 const $ = (id) => document.getElementById(id);
@@ -15,7 +16,8 @@ env.backends.onnx.wasm.wasmPaths = {
 env.backends.onnx.wasm.numThreads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
 
 // what a test or the bench reads back
-const state = { vlm: null, image: null, loadSeconds: null, result: null, error: null };
+const state = { vlm: null, image: null, loadSeconds: null, result: null, error: null,
+  threads: env.backends.onnx.wasm.numThreads };
 globalThis.smvl = state;
 
 function status(text, kind = 'busy') {
@@ -96,7 +98,9 @@ async function ask() {
   $('answer').dataset.state = 'busy';
   $('answer').textContent = '…';
   try {
-    const result = await answer(state.vlm, state.image, $('question').value);
+    const result = await answer(state.vlm, state.image, $('question').value, {
+      maxNewTokens: Number(params.get('max_new_tokens') ?? 64), minNewTokens: Number(params.get('min_new_tokens') ?? 0),
+    });
     state.result = result;
     draw(state.image, result.boxes);
     $('answer').textContent = result.shown;
@@ -119,4 +123,4 @@ else $('dtype').value = dtype;
 $('load').addEventListener('click', load);
 $('image').addEventListener('change', pick);
 $('ask').addEventListener('click', ask);
-if (params.get('autoload') !== '0' && dtype && DTYPES.includes(dtype)) load();
+if (params.get('autoload') !== '0' && DTYPES.includes(dtype)) load();

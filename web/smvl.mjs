@@ -156,15 +156,17 @@ export function shownText(text, tokens) {
 /**
  * Greedy answer to `question` about `image` (a RawImage). Returns the answer's token ids (up to, not including, an
  * end-of-turn token), its text with the special tokens kept (boxes), the boxes, and timings in seconds.
+ * minNewTokens holds the end-of-turn tokens back that long (a benchmark's fixed count on random weights).
  */
-export async function answer(vlm, image, question, { maxNewTokens = 64 } = {}) {
+export async function answer(vlm, image, question, { maxNewTokens = 64, minNewTokens = 0 } = {}) {
   const start = performance.now();
   const inputs = await encode(vlm, image, question);
   const promptLength = inputs.input_ids.dims.at(-1);
   const stamps = [];
   const streamer = { put: () => stamps.push(performance.now()), end: () => {} }; // put 0: the prompt; then a token each
   const output = await vlm.model.generate({
-    ...inputs, do_sample: false, max_new_tokens: maxNewTokens, eos_token_id: vlm.eos, streamer,
+    ...inputs, do_sample: false, max_new_tokens: maxNewTokens, min_new_tokens: minNewTokens, eos_token_id: vlm.eos,
+    streamer,
   });
   const generated = output.tolist()[0].slice(promptLength).map(Number);
   const end = generated.findIndex((id) => vlm.eos.includes(id));
