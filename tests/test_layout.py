@@ -66,7 +66,8 @@ def resolves(mention: str) -> bool:
 
 def test_every_mention_of_a_module_path_resolves():
     """README, docs, recipes, tools, tests: no `qwen3_smvl.X` or `qwen3_smvl/X` names a module that is not there."""
-    out = subprocess.run(['git', 'grep', '-ohE', r'qwen3_smvl[./][A-Za-z0-9_./]*[A-Za-z0-9_]'], cwd=REPO,
+    out = subprocess.run(['git', 'grep', '-ohE', r'qwen3_smvl[./][A-Za-z0-9_./]*[A-Za-z0-9_]', '--', '.',
+                          ':!tests/test_layout.py'], cwd=REPO,
                          capture_output=True, text=True, check=True).stdout
     mentions = set(out.split())
     assert len(mentions) > 20
