@@ -38,9 +38,9 @@ def write_mp4(path: Path, frames: List[Image.Image], fps: int = FPS) -> Path:
 
 
 def shape_picture(size: int, shapes: List[tuple]) -> Image.Image:
-    """White picture with (shape, colour, (x, y)) drawn at radius size/8."""
+    """White picture with (shape, colour, (x, y)) drawn at radius size/5."""
     img = Image.new('RGB', (size, size), (255, 255, 255))
-    d, r = ImageDraw.Draw(img), size // 8
+    d, r = ImageDraw.Draw(img), size // 5  # large: the tiny tower reads 32-pixel frames
     for shape, colour, (x, y) in shapes:
         box, fill = (x - r, y - r, x + r, y + r), COLOURS[colour]
         if shape == '圆形':
@@ -55,7 +55,7 @@ def shape_picture(size: int, shapes: List[tuple]) -> Image.Image:
 def moving_circle(size: int, rng: random.Random):
     direction = rng.choice(list(DIRECTIONS))
     dx, dy = DIRECTIONS[direction]
-    colour, step, j = rng.choice(list(COLOURS)), size // 10, size // 16
+    colour, step, j = rng.choice(list(COLOURS)), size // 10, size // 20
     x, y = size // 2 + rng.randint(-j, j), size // 2 + rng.randint(-j, j)  # near the centre whichever way it goes
     pictures = [shape_picture(size, [('圆形', colour, (x + k * dx * step, y + k * dy * step))])
                 for k in range(SEGMENTS)]
@@ -74,7 +74,7 @@ def first_colour(size: int, rng: random.Random):
 
 def shape_count(size: int, rng: random.Random):
     count = rng.randint(1, SEGMENTS - 1)
-    j = size // 8
+    j = size // 10
     centres = [(size // 2 + rng.randint(-j, j), size // 2 + rng.randint(-j, j)) for _ in range(count)]
     shown = [(rng.choice(SHAPES), rng.choice(list(COLOURS)), c) for c in centres]
     pictures = [shape_picture(size, [])] + [shape_picture(size, [s]) for s in shown]
