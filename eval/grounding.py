@@ -24,13 +24,12 @@ from PIL import Image
 
 from qwen3_smvl.client import chat, post
 from qwen3_smvl.grounding import boxes_match, pixel_boxes, render
+from qwen3_smvl.images import open_image
 
 
 def image_of(entry) -> Image.Image:
-    """swift's loader gives {'bytes', 'path'} (or a path)."""
-    if isinstance(entry, dict):
-        return Image.open(io.BytesIO(entry['bytes']) if entry.get('bytes') else entry['path']).convert('RGB')
-    return Image.open(entry).convert('RGB')
+    """swift's loader gives {'bytes', 'path'} (or a path); upright 8-bit RGB, as training saw it (boxes are upright)."""
+    return open_image(entry)
 
 
 def truth_boxes(objects: dict, width: int, height: int) -> list:

@@ -4,7 +4,7 @@ The text part is swift's own Qwen3 (hybrid thinking, hermes tool calls) template
 <|image_pad|>, which `_encode` expands with the checkpoint's own processor (SmolVLMProcessor.replace_image_token),
 so the ids equal what the checkpoint's jinja chat template plus processor produce (tests/test_template.py).
 Grounding rows (swift's `objects`, `<ref-object>`, `<bbox>`) render in Qwen's ref and box tokens, boxes in thousandths
-of the original image size (docs/grounding.md).
+of the original image size, upright (docs/grounding.md).
 """
 import logging
 import os
@@ -19,7 +19,8 @@ from swift.template.templates.qwen import Qwen3MixedTemplateMeta
 from swift.template.utils import Context, findall
 from swift.utils import SafeMediaPath, get_env_args
 
-from qwen3_smvl.images import ImageError, fit_within, open_image
+from qwen3_smvl.grounding import box_outside_image
+from qwen3_smvl.images import ImageError, describe, fit_within, open_image
 from qwen3_smvl import video
 from qwen3_smvl.tokens import (BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, VIDEO_TOKEN,
                                 token_id)
@@ -108,6 +109,7 @@ class Qwen3SmVLTemplate(Template):
             raise ValueError(f'the sample {sample_name(inputs)} has {len(inputs.images)} images; at most '
                              f'{self.max_images} are allowed (SMVL_MAX_IMAGES)')
         # Decode (and size-check) every image first, so that a bad one names its sample instead of a stack trace.
+        files = [describe(image) for image in inputs.images]  # a box outside its image names the file too
         for i, image in enumerate(inputs.images):
             if isinstance(image, str) and not image.startswith(('data:', 'http://', 'https://')) \
                     and not os.path.isfile(image):
@@ -121,6 +123,9 @@ class Qwen3SmVLTemplate(Template):
                 inputs.images[i] = open_image(image)
             except ImageError as e:
                 raise ImageError(f'image {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
+        problem = box_outside_image(inputs.objects, [image.size for image in inputs.images], files)  # upright sizes
+        if problem:
+            raise BadSampleError(f'the sample {sample_name(inputs)}: {problem}', 'box outside the image')
         self._open_videos(inputs)
         if inputs.images:
             inputs.mm_processor_kwargs.update(self.image_kwargs)  # the same settings for vLLM's copy of the processor

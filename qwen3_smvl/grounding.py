@@ -3,7 +3,7 @@
   <|object_ref_start|>红色圆形<|object_ref_end|><|box_start|>(100,100),(300,500)<|box_end|>
 
 Coordinates are thousandths of the original image's width and height (swift's norm1000, applied by the template before
-any resize). A box belongs to the last ref before it; several boxes may follow one ref, and a box with no ref before
+any resize), upright: EXIF orientation applied, as images.open_image does. A box belongs to the last ref before it; several boxes may follow one ref, and a box with no ref before
 it has ref None. `parse` never raises: what it cannot read goes to `problems`, one line each.
 """
 import re
@@ -82,6 +82,24 @@ def boxes_match(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[f
             used_p.add(i)
             used_t.add(j)
     return len(used_t) == len(truth)
+
+
+def box_outside_image(objects: dict, sizes: Sequence[Tuple[int, int]], files: Sequence[str]) -> Optional[str]:
+    """Why a row's first box outside its image is (its pixels, or 0-1 for `bbox_type: norm1`), or None if none is;
+    sizes are the upright images' (width, height), files what to call them."""
+    image_ids = list(objects.get('image_id') or [])
+    for k, box in enumerate(objects.get('bbox') or []):
+        image = image_ids[k] if k < len(image_ids) else 0
+        if image >= len(sizes):
+            return f'box {k} {box} is on image {image}, and the row has {len(sizes)} images'
+        norm1 = objects.get('bbox_type') == 'norm1'
+        width, height = (1, 1) if norm1 else sizes[image]
+        if not all(0 <= x <= width for x in box[::2]) or not all(0 <= y <= height for y in box[1::2]):
+            if norm1:
+                return f'box {k} {box} (bbox_type norm1) is outside 0-1'
+            return (f'box {k} {box} is outside image {image} ({files[image]}), {width}x{height} upright (boxes are in '
+                    'the pixels of the picture the right way up, after its EXIF orientation)')
+    return None
 
 
 def render(text: str, objects: dict) -> str:

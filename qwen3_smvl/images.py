@@ -1,7 +1,9 @@
 """Open an image from a path, bytes, a base64 data URL or a PIL image, refusing what would hurt before decoding it.
 
-Training and serving both go through here, so a corrupt file, a truncated upload or a decompression bomb gives the
-same clear error in both, before any pixel is decoded.
+Training, serving (both backends), eval, the web page, the ONNX runtime and the preview all go through here, so a
+corrupt file, a truncated upload or a decompression bomb gives the same clear error everywhere, before any pixel is
+decoded, and every image becomes the same picture everywhere: 8-bit RGB, the right way up, as a viewer shows it
+(`to_rgb` says how each mode is turned into it).
 """
 import base64
 import binascii
@@ -10,13 +12,15 @@ import os
 from pathlib import Path
 from typing import Union
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageOps
 
 # Limits, overridable by environment variable: 64 Mpx (8192x8192) and 32 MiB encoded.
 MAX_IMAGE_PIXELS = int(os.environ.get('SMVL_MAX_IMAGE_PIXELS', 8192 * 8192))
 MAX_IMAGE_BYTES = int(os.environ.get('SMVL_MAX_IMAGE_BYTES', 32 * 2**20))
 
 ImageSource = Union[str, bytes, Path, Image.Image, dict]
+WHITE = (255, 255, 255)  # what transparent pixels show, as in a browser or an image viewer
 
 
 class ImageError(ValueError):
@@ -69,7 +73,8 @@ def read_bytes(source: ImageSource, max_bytes: int) -> bytes:
 
 
 def open_image(source: ImageSource, max_pixels: int = None, max_bytes: int = None) -> Image.Image:
-    """Decode to RGB, or raise ImageError naming the source and the reason."""
+    """Decode to upright 8-bit RGB (EXIF orientation applied; an animated image's first frame), or raise ImageError
+    naming the source and the reason."""
     max_pixels = max_pixels or MAX_IMAGE_PIXELS
     max_bytes = max_bytes or MAX_IMAGE_BYTES
     try:
@@ -87,13 +92,42 @@ def open_image(source: ImageSource, max_pixels: int = None, max_bytes: int = Non
             image.load()
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
             raise ImageError(f'corrupt or truncated image: {e}') from e
-        return image if image.mode == 'RGB' else image.convert('RGB')
+        # transformers' load_image does the same: the size anything reads (grounding boxes) is the upright one
+        return to_rgb(ImageOps.exif_transpose(image))
     except ImageError as e:
         raise ImageError(f'{describe(source)}: {e}', e.cause) from None
     except Image.DecompressionBombError as e:  # PIL's own bound, met while reading the header
         raise ImageError(f'{describe(source)}: {e}', 'image too large') from None
     except (OSError, SyntaxError) as e:
         raise ImageError(f'{describe(source)}: not a readable image ({e})') from None
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a viewer shows the picture: transparency (RGBA, LA, PA, a palette's or a colour key's) over white,
+    16- and 32-bit values scaled to 8 bits (`eight_bit`), everything else (L, 1, P, CMYK, YCbCr) by PIL's convert."""
+    if image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La') or 'transparency' in image.info:
+        background = Image.new('RGBA', image.size, WHITE + (255, ))
+        return Image.alpha_composite(background, image.convert('RGBA')).convert('RGB')
+    if image.mode.startswith('I') or image.mode == 'F':
+        return Image.fromarray(eight_bit(image)).convert('RGB')  # uint8, one channel: L
+    try:
+        return image if image.mode == 'RGB' else image.convert('RGB')
+    except ValueError as e:  # a mode PIL cannot turn into RGB (LAB, HSV)
+        raise ImageError(f'{image.mode} images are not supported: {e}') from None
+
+
+def eight_bit(image: Image.Image) -> np.ndarray:
+    """A 16- or 32-bit single-channel image scaled, not clipped, to 0-255 (PIL's convert clips: 16-bit turns white).
+    16-bit: by its full range (0-65535). 32-bit integers: the same when they fit it (PIL reads some 16-bit files so),
+    else their own min-max. Floats: 0-1 as is, else their own min-max."""
+    values = np.asarray(image, dtype=np.float32)
+    low, high = float(values.min()), float(values.max())
+    if image.mode.startswith('I;16') or (image.mode == 'I' and low >= 0 and high <= 65535):
+        low, high = 0., 65535.
+    elif image.mode == 'F' and low >= 0 and high <= 1:
+        low, high = 0., 1.
+    scale = 255 / (high - low) if high > low else 0.
+    return np.rint((values - low) * scale).astype(np.uint8)
 
 
 def fit_within(image: Image.Image, longest_edge: int) -> Image.Image:

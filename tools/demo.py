@@ -116,13 +116,14 @@ def main(argv=None) -> int:
         print('  skipped (--no-serve)')
     else:
         from qwen3_smvl.grounding import pixel_boxes, render
+        from qwen3_smvl.images import open_image
         qa, box = json.loads(test.read_text().splitlines()[0]), json.loads(boxes_test.read_text().splitlines()[0])
         questions = [(row['images'][0], render(row['messages'][0]['content'].replace('<image>', ''),
                                                row.get('objects') or {})) for row in (qa, box)]
         answers = ask_served_model(trained, questions)
         print(f'  image:    {qa["images"][0]}\n  question: {questions[0][1]}\n  answer:   {answer_text(answers[0])}  '
               f'(expected {qa["messages"][1]["content"]}; raw reply {answers[0]!r})')
-        predicted = [[round(v) for v in b] for b in pixel_boxes(answers[1], *Image.open(box['images'][0]).size)]
+        predicted = [[round(v) for v in b] for b in pixel_boxes(answers[1], *open_image(box['images'][0]).size)]
         print(f'  image:    {box["images"][0]}\n  question: {questions[1][1]}\n  answer:   {answer_text(answers[1])}\n'
               f'  boxes:    {predicted} in pixels (true: {box["objects"]["bbox"]})')
 
@@ -151,7 +152,8 @@ def save_boxes_picture(example: dict, path: Path) -> Path:
     """A held-out picture with the trained model's boxes (red) and the true ones (green), four times its size."""
     from qwen3_smvl.draw import draw_boxes
     from qwen3_smvl.grounding import parse
-    image = Image.open(example['image'])
+    from qwen3_smvl.images import open_image
+    image = open_image(example['image'])
     image = image.resize((image.width * 4, image.height * 4), Image.NEAREST)
     drawn = [(tuple(4 * v for v in box), None, 'green') for box in example['truth']]
     drawn += [(b.to_pixels(*image.size), b.ref, 'red') for b in parse(example['response']).boxes]  # on top

@@ -11,6 +11,7 @@ from typing import Dict, List
 from PIL import Image
 
 from ..grounding import boxes_match, pixel_boxes, render
+from ..images import open_image
 from ..swift_plugin import load_plugin
 
 
@@ -28,7 +29,7 @@ def generate(model_dir, rows: List[dict], *, blank: bool = False, max_batch_size
     engine = TransformersEngine(str(model_dir), model_type=plugin.MODEL_TYPE, max_batch_size=max_batch_size)
     requests: List[InferRequest] = []
     for row in rows:
-        images = [Image.new('RGB', Image.open(p).size, (255, 255, 255)) if blank else p for p in row['images']]
+        images = [Image.new('RGB', open_image(p).size, (255, 255, 255)) if blank else p for p in row['images']]
         messages = [dict(m, content=render(m['content'], row.get('objects') or {})) for m in row['messages'][:-1]]
         requests.append(InferRequest(messages=messages, images=images))
     config = RequestConfig(max_tokens=max_new_tokens, temperature=0)
@@ -55,7 +56,7 @@ def grounding_accuracy(model_dir, jsonl, max_new_tokens: int = 96, **kwargs) -> 
     responses = generate(model_dir, rows, max_new_tokens=max_new_tokens, **kwargs)
     correct, examples = 0, []
     for row, response in zip(rows, responses):
-        hit = boxes_match(pixel_boxes(response, *Image.open(row['images'][0]).size), row['objects']['bbox'])
+        hit = boxes_match(pixel_boxes(response, *open_image(row['images'][0]).size), row['objects']['bbox'])
         correct += hit
         examples.append({'id': row.get('id'), 'image': row['images'][0], 'question': row['messages'][-2]['content'],
                          'truth': row['objects']['bbox'], 'response': response, 'correct': hit})

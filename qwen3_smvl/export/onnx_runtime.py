@@ -14,7 +14,7 @@ from PIL import Image
 from transformers import AutoProcessor
 
 from qwen3_smvl.export.onnx_graphs import GRAPHS, past_names
-from qwen3_smvl.images import fit_within
+from qwen3_smvl.images import fit_within, open_image
 
 
 class OnnxVLM:
@@ -40,6 +40,7 @@ class OnnxVLM:
 
     def encode(self, images: List[Image.Image], question: str) -> Dict[str, np.ndarray]:
         """The processor's input_ids and tiles for one user turn (thinking off), as numpy arrays."""
+        images = [open_image(image) for image in images]  # the picture training and serving see: upright 8-bit RGB
         content = [{'type': 'image'} for _ in images] + [{'type': 'text', 'text': question}]
         prompt = self.processor.apply_chat_template([{'role': 'user', 'content': content}], add_generation_prompt=True,
                                                     enable_thinking=False)
