@@ -101,6 +101,7 @@ class Qwen3SmVLTemplate(Template):
                                     for m in inputs.messages):
             raise BadSampleError(f'the sample {sample_name(inputs)} has an empty assistant turn',
                                  'empty assistant turn')
+        self._replace_image_tags(inputs)  # swift's older <img>path</img> form: those images are decoded below too
         tags = sum(m['content'].count('<image>') for m in inputs.messages if isinstance(m['content'], str))
         if tags > len(inputs.images):  # swift would keep the extra tags as text
             raise BadSampleError(f'the sample {sample_name(inputs)} has {tags} <image> tags for {len(inputs.images)} '

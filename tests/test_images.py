@@ -192,6 +192,11 @@ def test_template_feeds_the_model_the_upright_rgb_picture(template, images):
                                                       **template.image_kwargs)
         assert encoded['pixel_values'].shape == expected['pixel_values'][0].shape, name
         assert (encoded['pixel_values'] == expected['pixel_values'][0]).all(), name
+        if name == 'exif6.jpg':  # swift's older <img>path</img> form goes the same way
+            row = question(path)
+            row['messages'][0]['content'] = f'<img>{path}</img>图里是什么颜色？'
+            encoded = template.encode(dict(row, images=[]))
+            assert (encoded['pixel_values'] == expected['pixel_values'][0]).all()
 
 
 def test_grounding_on_a_phone_photo_is_in_thousandths_of_the_upright_picture(template, images, tmp_path, monkeypatch):
