@@ -55,7 +55,7 @@ def shape_picture(size: int, shapes: List[tuple]) -> Image.Image:
 def moving_circle(size: int, rng: random.Random):
     direction = rng.choice(list(DIRECTIONS))
     dx, dy = DIRECTIONS[direction]
-    colour, step, j = rng.choice(list(COLOURS)), size // 10, size // 20
+    colour, step, j = rng.choice(list(COLOURS)), size // 10, size // 8
     x, y = size // 2 + rng.randint(-j, j), size // 2 + rng.randint(-j, j)  # near the centre whichever way it goes
     pictures = [shape_picture(size, [('圆形', colour, (x + k * dx * step, y + k * dy * step))])
                 for k in range(SEGMENTS)]
@@ -92,11 +92,14 @@ def make_split(out: Path, name: str, n_clips: int, seed: int, size: int, seen: s
     clip_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_clips):
-        while True:
+        for _ in range(1000):
             pictures, question, answer = TASKS[i % len(TASKS)](size, rng)
             key = b''.join(p.tobytes() for p in pictures)
             if key not in seen:
                 break
+        else:
+            raise ValueError(f'{size}-pixel clips run out of distinct {TASKS[i % len(TASKS)].__name__} clips before '
+                             f'{n_clips} (plus the other split): ask for fewer, or a larger --size')
         seen.add(key)
         path = write_mp4(clip_dir / f'{i:05d}.mp4', [p for p in pictures for _ in range(FPS)])
         rows.append({'id': f'{name}-{i}', 'messages': [{'role': 'user', 'content': f'<video>{question}'},
