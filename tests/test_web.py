@@ -162,6 +162,7 @@ def test_page_answers_in_the_browser_as_node_does(box_model, tmp_path):
     with static_site(folder, tmp_path) as url, chromium() as driver:
         assert 'error' not in open_page(driver, url, 'int8', seconds=120)
         page = ask_page(driver, image, BOX_QUESTION, seconds=120)
+        assert 'error' not in page, page['error']
         assert page['tokens'] == node['tokens'] and page['text'] == node['text'], page
         answer = driver.find_element(By.ID, 'answer')
         assert answer.text == node['shown'] == '红色圆形 (125,250),(375,750)'

@@ -14,13 +14,15 @@ env.backends.onnx.wasm.wasmPaths = {
   mjs: `${WASM}ort-wasm-simd-threaded.asyncify.mjs`, wasm: `${WASM}ort-wasm-simd-threaded.asyncify.wasm`,
 };
 env.backends.onnx.wasm.numThreads = globalThis.crossOriginIsolated ? navigator.hardwareConcurrency : 1;
+env.useBrowserCache = false; // the files come from a local server; a second copy in Cache Storage only costs memory
 
 // what a test or the bench reads back
-const state = { vlm: null, image: null, loadSeconds: null, result: null, error: null,
+const state = { vlm: null, image: null, picking: null, loadSeconds: null, result: null, error: null,
   threads: env.backends.onnx.wasm.numThreads };
 globalThis.smvl = state;
 
 function status(text, kind = 'busy') {
+  if (kind === 'busy' && state.error) return; // late progress events do not hide a failure
   $('status').textContent = text;
   $('status').dataset.state = kind;
 }
@@ -35,6 +37,7 @@ function failed(error) {
 async function load() {
   $('ask').disabled = true;
   state.vlm = null;
+  state.error = null;
   const folder = $('model').value.trim();
   const dtype = $('dtype').value;
   status(`loading ${folder} (${dtype})…`);
@@ -90,6 +93,7 @@ async function pick() {
 }
 
 async function ask() {
+  await state.picking; // a picture chosen just before the click is still being decoded
   if (!state.vlm || !state.image) {
     failed(new Error(state.vlm ? 'pick a picture first' : 'load a model first'));
     return;
@@ -120,7 +124,10 @@ $('model').value = params.get('model') ?? '../runs/onnx';
 const dtype = params.get('dtype') ?? 'int8';
 if (!DTYPES.includes(dtype)) failed(new Error(`unknown dtype ${dtype}; choose from ${DTYPES.join(', ')}`));
 else $('dtype').value = dtype;
+// transformers.js lets some failures escape its promises (a file too big for an ArrayBuffer: the load never ends)
+globalThis.addEventListener('error', (event) => failed(event.error ?? event.message));
+globalThis.addEventListener('unhandledrejection', (event) => failed(event.reason));
 $('load').addEventListener('click', load);
-$('image').addEventListener('change', pick);
+$('image').addEventListener('change', () => { state.picking = pick(); });
 $('ask').addEventListener('click', ask);
 if (params.get('autoload') !== '0' && DTYPES.includes(dtype)) load();

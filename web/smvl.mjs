@@ -66,8 +66,11 @@ function useSpliceTokens(processor, tokens) {
   processor.image_token = tokens.image_token;
   processor.fake_image_token = tokens.fake_image_token;
   processor.global_img_token = tokens.global_image_token;
-  // the recipes' policy: the app shrinks (fitWithin), the processor only tiles; it never resizes up to longest_edge
-  processor.image_processor.do_resize = false;
+}
+
+/** The recipes' policy (upscale false): encode shrinks larger pictures (fitWithin), the processor only tiles. */
+function useImagePolicy(processor, images) {
+  processor.image_processor.do_resize = images.upscale; // true: SmolVLM2's resize of every picture to longest_edge
 }
 
 /** The processor of an exported folder, told the splice's tokens and image policy; `model` is null until loadSplice. */
@@ -77,6 +80,7 @@ export async function loadProcessor(folder) {
   const generation = await readJSON(root, 'generation_config.json');
   const processor = await AutoProcessor.from_pretrained(root);
   useSpliceTokens(processor, settings.tokens);
+  useImagePolicy(processor, settings.images);
   return { folder: root, processor, model: null, settings, eos: [generation.eos_token_id].flat() };
 }
 
@@ -118,7 +122,8 @@ export async function fitWithin(image, longestEdge) {
 
 /** The processor's inputs for one user turn with one picture (thinking off), as the Python reference builds them. */
 export async function encode(vlm, image, question) {
-  const picture = await fitWithin(image.rgb(), vlm.settings.images.longest_edge);
+  const { upscale, longest_edge: longestEdge } = vlm.settings.images;
+  const picture = upscale ? image.rgb() : await fitWithin(image.rgb(), longestEdge);
   const messages = [{ role: 'user', content: [{ type: 'image' }, { type: 'text', text: question }] }];
   const prompt = vlm.processor.apply_chat_template(messages, { add_generation_prompt: true, enable_thinking: false });
   return vlm.processor(prompt, [picture]);
