@@ -270,22 +270,12 @@ def assert_backends_agree(model, tmp_path_factory, kinds):
         assert all(abs(logprobs[t] - vllm_logprobs[t]) < 2e-3 for t in logprobs.keys() & vllm_logprobs.keys()), name
 
 
-# vLLM counts a 40x30 picture's tiles with transformers' get_number_of_image_patches, 1x2, where the processor makes
-# 2x2 (its resize_for_vision_encoder keeps the aspect ratio): another prompt, whatever the file (docs/images.md).
-TILES_COUNTED_ALIKE = ['gray16.png', 'exif6.jpg', 'one_pixel.png', 'tall.png']
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not VLLM_PYTHON.exists(), reason='no .venv-vllm (make vllm-venv builds it)')
 def test_both_backends_answer_alike(distinct_head_model, tmp_path_factory):
-    assert_backends_agree(distinct_head_model, tmp_path_factory, TILES_COUNTED_ALIKE)
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not VLLM_PYTHON.exists(), reason='no .venv-vllm (make vllm-venv builds it)')
-@pytest.mark.xfail(strict=True, reason='vLLM gives a 40x30 picture 1x2 tiles, the processor 2x2 (docs/images.md)')
-def test_both_backends_answer_alike_for_40x30_pictures(distinct_head_model, tmp_path_factory):
-    assert_backends_agree(distinct_head_model, tmp_path_factory, [k for k in KINDS if k not in TILES_COUNTED_ALIKE])
+    """The 40x30 kinds also check vLLM's tile count: transformers' own count gives them 1x2 tiles, the processor 2x2
+    (qwen3_smvl/upstream.py smolvlm_tile_grid)."""
+    assert_backends_agree(distinct_head_model, tmp_path_factory, KINDS)
 
 
 # The issue's probe: a stage-1 jsonl with every kind trains, every picture the right way up

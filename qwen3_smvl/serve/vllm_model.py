@@ -23,6 +23,7 @@ from vllm.model_executor.models.utils import maybe_prefix
 from vllm.multimodal import MULTIMODAL_REGISTRY
 
 from ..processor import ImageOnlySmolVLMProcessor
+from ..upstream import smolvlm_tile_grid
 
 
 class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):
@@ -33,9 +34,9 @@ class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):
     def _get_image_feature_grid_size(self, *, image_width: int, image_height: int, processor, mm_kwargs):
         kwargs = dict(self.ctx.get_merged_mm_kwargs(mm_kwargs))
         if kwargs.get('do_resize') is False:
-            # The processor then keeps the image's size, but transformers' tile count ignores do_resize:
-            # count at the image's own longest edge (the plugin's default image policy sends do_resize=False).
-            kwargs['size'] = {'longest_edge': max(image_width, image_height)}
+            # The processor then keeps the image's size, but transformers' tile count ignores do_resize and the
+            # processor's own rounding to whole tiles (the plugin's default image policy sends do_resize=False).
+            return smolvlm_tile_grid(processor.image_processor, image_height, image_width, kwargs)
         return processor.image_processor.get_number_of_image_patches(image_height, image_width, kwargs)
 
 
