@@ -12,9 +12,12 @@ export HF_DATASETS_OFFLINE := 1
 
 .PHONY: venv vllm-venv venv-gpu web-deps test demo app web clean
 
+# llama-cpp-python builds from source (minutes; pip keeps the wheel); llama.cpp's GGUF converter ships only in its
+# source distribution, kept in .venv/src for qwen3_smvl/export/llama_cpp.py (pip's cache serves it a second time)
 $(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
+	$(VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python -c constraints.txt llama-cpp-python -d $(VENV)/src
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 

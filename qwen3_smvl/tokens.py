@@ -8,6 +8,10 @@ IMAGE_TOKEN = '<|image_pad|>'  # SmolVLM's <image>: one per image feature row
 FAKE_IMAGE_TOKEN = '<|vision_start|>'  # SmolVLM's <fake_token_around_image>: opens every tile, closes the image
 GLOBAL_IMAGE_TOKEN = '<|vision_pad|>'  # SmolVLM's <global-img>: marks the downscaled whole image
 VIDEO_TOKEN = '<|video_pad|>'
+# SmolVLM's own strings for those two roles, which llama.cpp's mtmd writes around idefics3 images and looks up in
+# the text vocabulary: the GGUF export gives them to the two tokens above (qwen3_smvl/export/gguf.py).
+SMOLVLM_FAKE_IMAGE_TOKEN = '<fake_token_around_image>'
+SMOLVLM_GLOBAL_IMAGE_TOKEN = '<global-img>'
 END_OF_UTTERANCE_TOKEN = '<|im_end|>'
 
 IM_START = '<|im_start|>'

@@ -61,17 +61,21 @@ def so400m_splice(tmp_path_factory) -> Path:
 @pytest.fixture(scope='session')
 def distinct_head_model(tiny_splice, tmp_path_factory):
     """The tiny splice with an untied head unlike its embeddings, scaled so greedy tokens depend on the input."""
+    return with_distinct_head(tiny_splice, tmp_path_factory.mktemp('vllm') / 'model')
+
+
+def with_distinct_head(splice: Path, out: Path) -> Path:
+    """SPLICE with an untied random head and a connector scaled by 5, saved to OUT."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_pretrained(tiny_splice, tie_word_embeddings=False)
+    model = AutoModelForImageTextToText.from_pretrained(splice, tie_word_embeddings=False)
     model.config.tie_word_embeddings = model.config.text_config.tie_word_embeddings = False
     with torch.no_grad():
         model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.lm_head.weight))
         model.model.connector.modality_projection.proj.weight.mul_(5)
-    out = tmp_path_factory.mktemp('vllm') / 'model'
     model.save_pretrained(out)
-    AutoProcessor.from_pretrained(tiny_splice).save_pretrained(out)
+    AutoProcessor.from_pretrained(splice).save_pretrained(out)
     return out
 
 
@@ -86,6 +90,11 @@ def ref_text(ref) -> str:
 @pytest.fixture(scope='session')
 def box_model(tiny_splice, tmp_path_factory):
     """The tiny splice trained in-process on one grounding row until it answers with the row's box (CPU, seconds)."""
+    return train_box_model(tiny_splice, tmp_path_factory.mktemp('box_model'))
+
+
+def train_box_model(splice: Path, work: Path):
+    """SPLICE trained on one grounding row until it answers with the row's box: (WORK/model, its picture)."""
     import torch
     from swift.model import get_model_processor
     from swift.template import get_template
@@ -93,18 +102,17 @@ def box_model(tiny_splice, tmp_path_factory):
 
     from qwen3_smvl.swift_plugin import load_plugin
     plugin = load_plugin()
-    work = tmp_path_factory.mktemp('box_model')
     image = work / 'red.png'
     Image.new('RGB', (64, 48), 'white').save(image)
     row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
                         {'role': 'assistant', 'content': '<ref-object><bbox>'}],
            'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[8, 12, 24, 36]]}, 'images': [str(image)]}
-    processor = get_model_processor(str(tiny_splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
+    processor = get_model_processor(str(splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
     template = get_template(processor, template_type='qwen3_smvl')
     template.set_mode('train')
     batch = template.data_collator([template.encode(json.loads(json.dumps(row)))])
     torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_pretrained(tiny_splice)
+    model = AutoModelForImageTextToText.from_pretrained(splice)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for step in range(300):
         inputs = template._post_encode(model, dict(batch))
@@ -119,7 +127,7 @@ def box_model(tiny_splice, tmp_path_factory):
     assert loss.item() < 0.01, loss.item()
     out = work / 'model'
     model.save_pretrained(out)
-    AutoProcessor.from_pretrained(tiny_splice).save_pretrained(out)
+    AutoProcessor.from_pretrained(splice).save_pretrained(out)
     return out, image
 
 
