@@ -94,7 +94,8 @@ export async function loadSplice(folder, { dtype = 'fp32', device, progress_call
   for (const graph of GRAPHS) {
     const file = `onnx/${graph}${DTYPE_SUFFIX[dtype]}.onnx`;
     if (!(await exists(vlm.folder, file))) {
-      throw new SpliceError(`${vlm.folder}: no ${file} (tools/export_onnx.py writes ${dtype} files with --quantize ${dtype})`);
+      const how = dtype === 'fp32' ? 'tools/export_onnx.py writes it' : `tools/export_onnx.py --quantize ${dtype} writes it`;
+      throw new SpliceError(`${vlm.folder}: no ${file} (${how})`);
     }
   }
   vlm.model = await AutoModelForVision2Seq.from_pretrained(vlm.folder, {
