@@ -13,8 +13,8 @@ for the worst batch, BATCH_SIZE rows of MAX_LENGTH tokens, on the high side:
                residuals), 4 MLP-wide (gate, up, activation, product) and 2 key/value-wide, in the training dtype;
                with memory-efficient attention (SDPA/flash) nothing grows with the square of the length
   logits       per token: the vocabulary in the training dtype, its float32 copy for the loss and its gradient
-Peak memory without checkpointing above FRACTION of the device's (one GPU's total memory; on the CPU, the memory
-available now) turns checkpointing on.
+Peak memory without checkpointing above FRACTION of the device's (one GPU's total memory; on the CPU, the host's)
+turns checkpointing on.
 """
 import argparse
 import json
@@ -44,13 +44,14 @@ def step_bytes(text_config: dict, batch: int, max_length: int, dtype: str, tuner
 
 
 def device_bytes() -> tuple:
-    """(bytes, what they are): one GPU's total memory, or the memory the CPU host has available now."""
+    """(bytes, what they are): one GPU's total memory, or the CPU host's (total, as for a GPU: the decision does not
+    change with what else happens to run at the moment)."""
     import torch
     if torch.cuda.is_available():
         return torch.cuda.get_device_properties(0).total_memory, torch.cuda.get_device_name(0)
     with open('/proc/meminfo') as f:
-        available = next(int(line.split()[1]) * 1024 for line in f if line.startswith('MemAvailable:'))
-    return available, 'CPU RAM available'
+        total = next(int(line.split()[1]) * 1024 for line in f if line.startswith('MemTotal:'))
+    return total, 'CPU RAM'
 
 
 def decide(model: Path, batch: int, max_length: int, dtype: str, tuner: str, deepspeed: str = '') -> tuple:
