@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 
-.PHONY: venv vllm-venv venv-gpu web-deps test demo app web clean
+.PHONY: venv vllm-venv venv-gpu web-deps test demo demo-video app web clean
 
 # llama-cpp-python builds from source (minutes; pip keeps the wheel); llama.cpp's GGUF converter ships only in its
 # source distribution, kept in .venv/src for qwen3_smvl/export/llama_cpp.py (pip's cache serves it a second time)
@@ -58,6 +58,11 @@ test: venv
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/demo.py
+
+# Video (docs/video.md): the tiny splice learns short clips; fails unless the real clip beats its first frame by 20
+# points
+demo-video: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/demo_video.py
 
 # A web page to try the demo's trained model (run `make demo` first): http://127.0.0.1:7860
 app: venv
