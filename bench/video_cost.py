@@ -127,11 +127,13 @@ def main() -> None:
     ap.add_argument('--clip-seconds', type=int, default=8, help='length of the training clips (1 fps: that many frames)')
     ap.add_argument('--work', type=Path, default=REPO / 'runs' / 'bench-video')
     ap.add_argument('--no-train', action='store_true', help='the token table only')
+    ap.add_argument('--no-table', action='store_true', help='the training runs only')
     args = ap.parse_args()
     work = args.work.resolve() / args.preset
     work.mkdir(parents=True, exist_ok=True)
     model = make_splice(args.preset, work)
-    token_table(model, work)
+    if not args.no_table:
+        token_table(model, work)
     if args.no_train:
         return
     data = rows(work, args.samples, args.clip_seconds)
