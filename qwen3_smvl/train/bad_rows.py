@@ -52,7 +52,8 @@ def explain_failure(path) -> str:
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     if any(r['cause'] == TOO_LONG for r in rows):
         return (f'training stopped after refusing rows, {text}. The recipes never cut a sample: raise MAX_LENGTH, or '
-                'make images cost fewer tokens (a smaller SMVL_LONGEST_EDGE, or SMVL_IMAGE_SPLITTING=false).')
+                'make images cost fewer tokens (a smaller SMVL_LONGEST_EDGE, or SMVL_IMAGE_SPLITTING=false) and clips '
+                'fewer frames (SMVL_VIDEO_FRAMES).')
     return f'training stopped after refusing rows, {text}.'
 
 
