@@ -114,7 +114,8 @@ def ask(driver, question: str) -> None:
 
 def clear_history(driver) -> None:
     from selenium.webdriver.common.by import By
-    driver.find_element(By.XPATH, "//button[contains(., '清空历史')]").click()
+    button = driver.find_element(By.XPATH, "//button[contains(., '清空历史') and not(contains(., 'system'))]")
+    driver.execute_script('arguments[0].click()', button)  # an error toast may lie over it
     wait_for(driver, 'the chat was not cleared', lambda d: not messages(d, 'user') and not messages(d, 'bot'))
 
 
@@ -165,17 +166,20 @@ def test_page_answers_a_chinese_question_and_draws_its_boxes(box_page, tmp_path)
 def test_page_refuses_a_file_that_is_not_an_image_and_goes_on(box_page, tmp_path):
     from selenium.webdriver.common.by import By
     driver, image, _ = box_page
-    users, bots = len(messages(driver, 'user')), len(messages(driver, 'bot'))
+    users = len(messages(driver, 'user'))
     notes = tmp_path / 'notes.txt'
     notes.write_text('这不是图片')
     upload(driver, notes)
     toast = wait_for(driver, 'no error shown', lambda d: d.find_elements(By.CSS_SELECTOR, '[data-testid=toast-body]'))
     assert 'notes.txt was not added' in toast[0].text and 'not a readable image' in toast[0].text, toast[0].text
     assert len(messages(driver, 'user')) == users  # nothing added to the chat
-    upload(driver, image)  # the page goes on
+    # The page goes on. A fresh chat: with the earlier turns' pictures in the prompt the tiny model is off the one
+    # row it was trained on, and its box then hangs on float noise (seen once under load: (375,250),(375,750)).
+    clear_history(driver)
+    upload(driver, image)
     ask(driver, '框出' + ref_text('红色圆形'))
-    wait_for_answer(driver, bots, '红色圆形 (125,250),(375,750)')
-    drawn_boxes_image(driver, bots + 1)
+    wait_for_answer(driver, 0, '红色圆形 (125,250),(375,750)')
+    drawn_boxes_image(driver, 1)
     # A thinking part shows folded: here in a question, which goes through the same display function as answers.
     ask(driver, '<think>先想一想</think>你好')
     details = wait_for(driver, 'no folded thinking',
