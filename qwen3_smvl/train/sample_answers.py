@@ -110,16 +110,18 @@ class SampleAnswersCallback(TrainerCallback):
         from swift.infer_engine import InferRequest, RequestConfig, TransformersEngine
         t0 = time.perf_counter()
         model, template = self.trainer.model, self.trainer.template
-        mode, training = template.mode, model.training
+        mode, training, padding_free = template.mode, model.training, template.padding_free
         rng = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
                torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
         try:
+            template.padding_free = False  # generation pads its batch, as swift's own predict step does
             engine = TransformersEngine(model, template=template, max_batch_size=len(self.samples))
             requests = [InferRequest(messages=s['messages'], images=list(s['images'])) for s in self.samples]
             responses = engine.infer(requests, RequestConfig(max_tokens=self.max_new_tokens, temperature=0),
                                      use_tqdm=False)
         finally:
             template.set_mode(mode)
+            template.padding_free = padding_free
             model.train(training)
             random.setstate(rng[0])
             np.random.set_state(rng[1])
