@@ -41,8 +41,8 @@ class BadSampleError(ValueError):
 
 class Qwen3SmVLTemplate(Template):
     placeholder_tokens = [IMAGE_TOKEN]
-    # Packed rows keep their tiles in row order, and SmolVLM's merge fills image tokens in that order; swift still
-    # asks for flash-attention, which separates the rows by their position ids.
+    # Packed rows keep their tiles in row order, and SmolVLM's merge fills image tokens in that order; the rows stay
+    # apart by their position ids (flash-attention, or transformers' packed mask for sdpa/eager: train/packing.py).
     support_padding_free = True
     # Samples refused because their image tokens would not fit max_length, in this process. A set, since swift
     # retries a failed encode (three times) before giving up on the sample.
