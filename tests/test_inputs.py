@@ -92,7 +92,7 @@ def test_every_sample_too_long_ends_with_the_recipe_knobs(tiny_splice, tmp_path)
     assert last.startswith('error: training stopped after refusing rows, ') and 'too long for MAX_LENGTH' in last
     assert 'raise MAX_LENGTH' in last and 'SMVL_LONGEST_EDGE' in last and 'truncation_strategy' not in last
     # the per-sample line names the recipe's knobs too
-    assert 'raise MAX_LENGTH (--max_length) or lower SMVL_LONGEST_EDGE' in res.stdout + res.stderr
+    assert 'raise MAX_LENGTH (--max_length), lower SMVL_LONGEST_EDGE or SMVL_VIDEO_FRAMES' in res.stdout + res.stderr
     rows = [json.loads(line) for line in (tmp_path / 'run' / 'bad_rows.jsonl').read_text().splitlines()]
     assert rows and {r['cause'] for r in rows} == {'too long for MAX_LENGTH'}
 
