@@ -35,8 +35,9 @@ class VideoError(ValueError):
         self.cause = cause
 
 
-def settings(video_processor, env=os.environ) -> dict:
+def settings(video_processor, env=None) -> dict:
     """The sampling and size knobs: SMVL_VIDEO_FPS, SMVL_VIDEO_FRAMES, SMVL_VIDEO_SIZE, else the checkpoint's."""
+    env = os.environ if env is None else env  # read now: a default bound at import misses a rebound os.environ
     size = int(env.get('SMVL_VIDEO_SIZE') or video_processor.size['longest_edge'])
     return {'fps': float(env.get('SMVL_VIDEO_FPS') or video_processor.fps),
             'num_frames': int(env.get('SMVL_VIDEO_FRAMES') or video_processor.num_frames),
