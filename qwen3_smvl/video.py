@@ -9,7 +9,6 @@ import base64
 import binascii
 import io
 import os
-from functools import partial
 from pathlib import Path
 from typing import List, Tuple, Union
 
