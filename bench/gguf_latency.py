@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import torch
-from onnx_latency import QUESTION, onnx_latency, transformers_latency
+from onnx_latency import QUESTION, onnx_latency, print_table, transformers_latency
 from PIL import Image
 
 from qwen3_smvl.build.donors import make_donors
@@ -79,12 +79,7 @@ def main(argv=None) -> None:
             size = sizes[gguf.file_names('qwen3-smvl', quant_type)['model']] + mmproj
             rows.append((f'llama.cpp {quant_type}', size, *gguf_latency(runner, image, args.new_tokens)))
             del runner
-        base_first, base_speed = rows[0][2], rows[0][3]
-        print(f'{"runtime":<22}{"files":>10}{"first token":>14}{"decode":>14}{"vs transformers":>22}')
-        for name, size, first, speed in rows:
-            files = f'{size / 2**20:,.0f} MiB' if size else '-'
-            print(f'{name:<22}{files:>10}{first:>12.2f} s{speed:>9.1f} tok/s'
-                  f'   {base_first / first:>5.2f}x first, {speed / base_speed:>5.2f}x decode')
+        print_table(rows)
         print(f'(llama.cpp files: the model and mmproj-qwen3-smvl-f16.gguf, {mmproj / 2**20:,.0f} MiB; onnxruntime: '
               'its three _int8 graphs)')
     finally:

@@ -62,6 +62,16 @@ def transformers_latency(model, inputs: dict, new_tokens: int) -> tuple:
     return first, new_tokens / (total - first)
 
 
+def print_table(rows: list) -> None:
+    """(runtime, file bytes or 0, first-token seconds, decode tokens/s) rows, each against the first row."""
+    base_first, base_speed = rows[0][2], rows[0][3]
+    print(f'{"runtime":<22}{"files":>10}{"first token":>14}{"decode":>14}{"vs transformers":>22}')
+    for name, size, first, speed in rows:
+        files = f'{size / 2**20:,.0f} MiB' if size else '-'
+        print(f'{name:<22}{files:>10}{first:>12.2f} s{speed:>9.1f} tok/s'
+              f'   {base_first / first:>5.2f}x first, {speed / base_speed:>5.2f}x decode')
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--work', type=Path, help='scratch folder (default: a temporary one, removed after)')
@@ -87,12 +97,7 @@ def main(argv=None) -> None:
             suffix = f'_{quantization}' if quantization else ''
             size = sum(sizes[f'{graph}{suffix}.onnx'] for graph in GRAPHS)
             rows.append((f'onnxruntime {quantization or "fp32"}', size, *onnx_latency(runner, image, args.new_tokens)))
-        base_first, base_speed = rows[0][2], rows[0][3]
-        print(f'{"runtime":<22}{"files":>10}{"first token":>14}{"decode":>14}{"vs transformers":>22}')
-        for name, size, first, speed in rows:
-            files = f'{size / 2**20:,.0f} MiB' if size else '-'
-            print(f'{name:<22}{files:>10}{first:>12.2f} s{speed:>9.1f} tok/s'
-                  f'   {base_first / first:>5.2f}x first, {speed / base_speed:>5.2f}x decode')
+        print_table(rows)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
