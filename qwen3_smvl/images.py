@@ -42,21 +42,26 @@ def describe(source: ImageSource) -> str:
     return f'<{type(source).__name__}>'
 
 
+def decode_base64(source: str, max_bytes: int, kind: str = 'image', error=ImageError, limit_name: str = '') -> bytes:
+    """The bytes of a base64 data URL (or of bare base64), refused past max_bytes before decoding."""
+    header, _, payload = source.partition(',') if source.startswith('data:') else ('', '', source)
+    if header and ';base64' not in header:
+        raise error('data URL is not base64-encoded')
+    if len(payload) * 3 // 4 > max_bytes:
+        raise error(f'{kind} is over {max_bytes} bytes{limit_name and f" ({limit_name})"}', f'{kind} too large')
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise error(f'invalid base64 {kind} data: {e}') from None
+
+
 def read_bytes(source: ImageSource, max_bytes: int) -> bytes:
     if isinstance(source, dict):  # datasets' Image feature
         source = source.get('bytes') or source.get('path')
     if isinstance(source, bytes):
         data = source
     elif isinstance(source, (str, Path)) and str(source).startswith('data:'):
-        header, _, payload = str(source).partition(',')
-        if ';base64' not in header:
-            raise ImageError('data URL is not base64-encoded')
-        if len(payload) * 3 // 4 > max_bytes:
-            raise ImageError(f'image is over {max_bytes} bytes', 'image too large')
-        try:
-            data = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise ImageError(f'invalid base64 image data: {e}') from e
+        data = decode_base64(str(source), max_bytes)
     elif isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         if not path.is_file():

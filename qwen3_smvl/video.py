@@ -5,8 +5,6 @@ Training and serving both go through here. Frames are chosen by the checkpoint's
 PyAV reader (`transformers.video_utils.load_video`), which decodes only up to the last frame it needs. What would hurt
 (no frames, too long, too many pixels a frame) is refused from the container's header, before any frame is decoded.
 """
-import base64
-import binascii
 import io
 import os
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import List, Tuple, Union
 import numpy as np
 from transformers.video_utils import VideoMetadata, load_video, read_video_pyav
 
-from .images import ImageError, describe, open_image
+from .images import ImageError, decode_base64, describe, open_image
 
 # Limits, overridable by environment variable: 256 MiB encoded, 10 minutes, 4096x4096 a frame (SmolVLM's limit).
 MAX_VIDEO_BYTES = int(os.environ.get('SMVL_MAX_VIDEO_BYTES', 256 * 2**20))
@@ -63,15 +61,7 @@ def checked_sampler(video_processor, fps: float, num_frames: int):
 def read_video_bytes(source: Union[str, bytes], max_bytes: int = None) -> bytes:
     max_bytes = max_bytes or MAX_VIDEO_BYTES
     if isinstance(source, str):  # a data URL, or bare base64 as swift passes some uploads on
-        header, _, payload = source.partition(',') if source.startswith('data:') else ('', '', source)
-        if header and ';base64' not in header:
-            raise VideoError('data URL is not base64-encoded')
-        if len(payload) * 3 // 4 > max_bytes:
-            raise VideoError(f'the video is over {max_bytes} bytes (SMVL_MAX_VIDEO_BYTES)', 'video too large')
-        try:
-            source = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError) as e:
-            raise VideoError(f'invalid base64 video data: {e}') from None
+        source = decode_base64(source, max_bytes, 'video', VideoError, 'SMVL_MAX_VIDEO_BYTES')
     if len(source) > max_bytes:
         raise VideoError(f'the video is {len(source)} bytes, over the {max_bytes}-byte limit (SMVL_MAX_VIDEO_BYTES)',
                          'video too large')

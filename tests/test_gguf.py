@@ -230,7 +230,8 @@ def test_trained_demo_model_answers_the_same_in_gguf(tmp_path):
     from qwen3_smvl.export.gguf_runtime import GgufVLM
     if len(AutoProcessor.from_pretrained(DEMO_MODEL).tokenizer.encode('\n\n', add_special_tokens=False)) != 1:
         pytest.skip('the demo model was built on the tiny BPE vocabulary, which has no single "\\n\\n" token for '
-                    'mtmd (the export refuses it, tested above); demo donors with --preset tiny-vocab would export')
+                    'mtmd (the export refuses it, tested above): `tools/demo.py --preset tiny` made it; the default '
+                    'preset exports')
     res = run_tool('tools/export_gguf.py', '--model', DEMO_MODEL, '--out', tmp_path / 'gguf')
     assert res.returncode == 0, res.stderr[-2000:]
     model = AutoModelForImageTextToText.from_pretrained(DEMO_MODEL, dtype=torch.float32).eval()

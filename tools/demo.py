@@ -1,6 +1,7 @@
 """The main job end to end on the embedded default, on the CPU: a spliced model learns to see and answer in Chinese.
 
-  1 generate tiny donors and splice them (tools/make_donors.py, tools/build_model.py)
+  1 generate tiny donors (Qwen3's genuine tokenizer: the model exports to GGUF too) and splice them
+    (tools/make_donors.py, tools/build_model.py)
   2 generate the synthetic Chinese visual QA and grounding sets, with held-out images (tools/make_dataset.py)
   3 recipes/stage1.sh (connector only), then recipes/stage2.sh, on both tasks
   4 on the held-out images: exact match of answers and Acc@IoU0.5 of boxes, for the trained model with real images,
@@ -57,10 +58,12 @@ def ask_served_model(model_dir: Path, questions: list) -> list:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', type=Path, default=REPO / 'runs' / 'demo')
+    # tiny-vocab: toy layers with Qwen3's genuine tokenizer, which llama.cpp's converter and mtmd need (docs/gguf.md)
+    ap.add_argument('--preset', default='tiny-vocab', choices=['tiny-vocab', 'tiny'], help='donor preset')
     ap.add_argument('--train', type=int, default=400, help='training images')
     ap.add_argument('--test', type=int, default=100, help='held-out images')
     ap.add_argument('--stage1-epochs', type=int, default=4)
-    ap.add_argument('--stage2-epochs', type=int, default=16)
+    ap.add_argument('--stage2-epochs', type=int, default=10)
     # Blank images leave only the answer priors a question implies (1/4 colours, 1/3 shapes and counts, 1/2 sides:
     # about 35%). On 100 held-out samples a difference of two such accuracies has a standard error near 7 points,
     # so 20 points is about 3 of them: not luck, and well under the 40-odd points the demo reaches.
@@ -79,7 +82,7 @@ def main(argv=None) -> int:
                   'SAVE_STEPS': 100000, 'LOGGING_STEPS': 10}
 
     step(1, 'tiny donors and the splice')
-    run([sys.executable, 'tools/make_donors.py', '--preset', 'tiny', '--out', out / 'donors'])
+    run([sys.executable, 'tools/make_donors.py', '--preset', args.preset, '--out', out / 'donors'])
     run([sys.executable, 'tools/build_model.py', '--vision', out / 'donors' / 'vision', '--llm', out / 'donors' / 'llm',
          '--out', out / 'spliced', '--overwrite'])
 
