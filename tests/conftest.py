@@ -93,23 +93,30 @@ def box_model(tiny_splice, tmp_path_factory):
     return train_box_model(tiny_splice, tmp_path_factory.mktemp('box_model'))
 
 
-def train_box_model(splice: Path, work: Path):
-    """SPLICE trained on one grounding row until it answers with the row's box: (WORK/model, its picture)."""
-    import torch
+def train_template(splice: Path):
+    """swift's template of the plugin for SPLICE in train mode (its processor is `.processor`)."""
     from swift.model import get_model_processor
     from swift.template import get_template
-    from transformers import AutoModelForImageTextToText, AutoProcessor
 
     from qwen3_smvl.swift_plugin import load_plugin
     plugin = load_plugin()
+    processor = get_model_processor(str(splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
+    template = get_template(processor, template_type=plugin.TEMPLATE_TYPE)
+    template.set_mode('train')
+    return template
+
+
+def train_box_model(splice: Path, work: Path):
+    """SPLICE trained on one grounding row until it answers with the row's box: (WORK/model, its picture)."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
     image = work / 'red.png'
     Image.new('RGB', (64, 48), 'white').save(image)
     row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
                         {'role': 'assistant', 'content': '<ref-object><bbox>'}],
            'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[8, 12, 24, 36]]}, 'images': [str(image)]}
-    processor = get_model_processor(str(splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
-    template = get_template(processor, template_type='qwen3_smvl')
-    template.set_mode('train')
+    template = train_template(splice)
     batch = template.data_collator([template.encode(json.loads(json.dumps(row)))])
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_pretrained(splice)

@@ -5,7 +5,7 @@ import pytest
 from swift.utils import import_external_file
 
 import hub_data
-from conftest import REPO
+from conftest import REPO, train_template
 
 register = import_external_file(str(REPO / 'plugin' / 'register.py'))  # registers the datasets
 
@@ -46,13 +46,10 @@ def test_cauldron_rows_keep_every_turn_and_image(hub):
 
 
 def test_both_images_of_a_two_image_row_reach_the_model(hub, tiny_splice):
-    from swift.model import get_model_processor
-    from swift.template import get_template
     from PIL import Image
     import io
-    processor = get_model_processor(str(tiny_splice), model_type=register.MODEL_TYPE, load_model=False)[1]
-    template = get_template(processor, template_type='qwen3_smvl')
-    template.set_mode('train')
+    template = train_template(tiny_splice)
+    processor = template.processor
     row = load(hub['cauldron'])[1]
     encoded = template.encode(row)
     images = [Image.open(io.BytesIO(image['bytes'])) for image in row['images']]

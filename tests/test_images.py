@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
-from swift.utils import import_external_file
 
-from conftest import REPO, box_text
+from conftest import box_text, train_template
 from test_serving import BACKENDS
 from test_vllm import VLLM_PYTHON
 
@@ -165,18 +164,9 @@ def test_semi_transparent_pixels_are_blended_over_white():
 
 # The template, as training runs it
 
-register = import_external_file(str(REPO / 'plugin' / 'register.py'))
-template_module = import_external_file(str(REPO / 'plugin' / 'template.py'))
-
-
 @pytest.fixture(scope='module')
 def template(tiny_splice):
-    from swift.model import get_model_processor
-    from swift.template import get_template
-    processor = get_model_processor(str(tiny_splice), model_type=register.MODEL_TYPE, load_model=False)[1]
-    template = get_template(processor, template_type=template_module.TEMPLATE_TYPE)
-    template.set_mode('train')
-    return template
+    return train_template(tiny_splice)
 
 
 def question(path, **extra) -> dict:

@@ -5,21 +5,15 @@ import random
 import pytest
 from swift.utils import import_external_file
 
-from conftest import REPO
+from conftest import REPO, train_template
 from qwen3_smvl.datasets.synthetic_video import FPS, moving_circle, write_mp4
 
-register = import_external_file(str(REPO / 'plugin' / 'register.py'))
 template_module = import_external_file(str(REPO / 'plugin' / 'template.py'))
 
 
 @pytest.fixture(scope='module')
 def template(tiny_splice):
-    from swift.model import get_model_processor
-    from swift.template import get_template
-    processor = get_model_processor(str(tiny_splice), model_type=register.MODEL_TYPE, load_model=False)[1]
-    template = get_template(processor, template_type=template_module.TEMPLATE_TYPE)
-    template.set_mode('train')
-    return template
+    return train_template(tiny_splice)
 
 
 @pytest.fixture(scope='module')
