@@ -14,7 +14,9 @@
   recompute  what checkpointing adds to backward (the layers' forward, again)
   optimizer  AdamW on the connector
   bf16 AMP   a bf16 model's forward under autocast (what --bf16 adds on a GPU), minus the plain forward
-The seed's step (HF Trainer on rows padded to 2048 tokens, logits for every position) is timed the same way.
+The seed's step (HF Trainer on rows padded to 2048 tokens, logits for every position) is timed the same way, first;
+the recipe's steps then run with swift's trainer set-up (its patch that keeps the frozen vision tower out of
+autograd, and checkpointing switched on and off as swift does), so no state of one column leaks into another.
 """
 import argparse
 import json
@@ -82,10 +84,13 @@ def recipe_step(model, template, rows, repeats, timed, checkpointing_too=True) -
     fwd_bwd, _ = timed(backward, repeats)
     out['backward'] = fwd_bwd - total
     if checkpointing_too:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': False})
+        model.gradient_checkpointing_enable()  # as swift's trainer calls them
+        model.enable_input_require_grads()
         model.train()
         fwd_bwd_ckpt, _ = timed(backward, repeats)
+        # undone whole: a require-grad hook left on the vision embeddings would send later backwards into the tower
         model.gradient_checkpointing_disable()
+        model.disable_input_require_grads()
         out['recompute'] = fwd_bwd_ckpt - fwd_bwd
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
     out['optimizer'], _ = timed(lambda: (optimizer.step(), optimizer.zero_grad(set_to_none=False)), repeats)
@@ -146,8 +151,9 @@ def main() -> None:
     ap.add_argument('--work', type=Path)
     args = ap.parse_args()
     from swift.model import get_model_processor
+    from swift.model.patcher import patch_frozen_module
     from swift.template import get_template
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+    from transformers import AutoProcessor
     work = args.work or Path(tempfile.mkdtemp(prefix='step_profile_'))
     model_dir = make_splice(args.preset, work / args.preset)
     cuda = torch.cuda.is_available()
@@ -156,19 +162,22 @@ def main() -> None:
     rows = [rows[1]] * args.batch_size  # the 640x480 picture
     timed = timer(cuda)
     plugin = load_plugin()
-    processor = get_model_processor(str(model_dir), model_type=plugin.MODEL_TYPE, load_model=False)[1]
-    model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=dtype).to(device)
+    # loaded as `swift sft` loads it
+    model, processor = get_model_processor(str(model_dir), torch_dtype=dtype, model_type=plugin.MODEL_TYPE,
+                                           attn_impl='sdpa')
+    model.to(device)
     model.config.use_cache = False
     for name, p in model.named_parameters():
         p.requires_grad = name.startswith('model.connector.')
     model.train()
-    columns = {}
+    columns = {'seed': seed_step(model, AutoProcessor.from_pretrained(model_dir), rows, args.repeats, timed)}
+    # swift's trainer keeps a frozen vision tower out of autograd (its patch_frozen_module), checkpointing or not
+    patch_frozen_module(model.model.vision_model)
     for padding_free in (False, True):
         template = get_template(processor, template_type='qwen3_smvl', padding_free=padding_free)
         template.set_mode('train')
         columns['recipe, padding_free' if padding_free else 'recipe, padded'] = recipe_step(
             model, template, rows, args.repeats, timed)
-    columns['seed'] = seed_step(model, AutoProcessor.from_pretrained(model_dir), rows, args.repeats, timed)
     name = torch.cuda.get_device_name() if cuda else 'CPU'
     print(f'\n{args.preset} dimensions, batch {args.batch_size} (640x480 picture), {name}, {dtype}; ms per piece')
     print('| piece | ' + ' | '.join(columns) + ' |')

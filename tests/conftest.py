@@ -49,13 +49,8 @@ def splice_copy(tiny_splice, tmp_path) -> Path:
 @pytest.fixture(scope='session')
 def so400m_splice(tmp_path_factory) -> Path:
     """A tiny splice with SmolVLM2-2.2B's vision geometry (patch 14, pixel shuffle 3) and an untied LLM head."""
-    from qwen3_smvl.build.donors import make_donors
-    from qwen3_smvl.build.splice import build
-    donors = tmp_path_factory.mktemp('so400m_donors')
-    make_donors('tiny-so400m', donors)
-    out = tmp_path_factory.mktemp('so400m_splice') / 'model'
-    build(donors / 'vision', donors / 'llm', out)
-    return out
+    from qwen3_smvl.build.donors import make_splice
+    return make_splice('tiny-so400m', tmp_path_factory.mktemp('so400m'))
 
 
 @pytest.fixture(scope='session')

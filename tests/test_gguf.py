@@ -58,13 +58,8 @@ def end_tokens(model_dir):
 @pytest.fixture(scope='module')
 def vocab_splice(tmp_path_factory):
     """A tiny splice with Qwen3's genuine tokenizer: mtmd looks up '\\n\\n' as one token, which the tiny BPE lacks."""
-    from qwen3_smvl.build.donors import make_donors
-    from qwen3_smvl.build.splice import build
-    donors = tmp_path_factory.mktemp('vocab_donors')
-    make_donors('tiny-vocab', donors)
-    out = tmp_path_factory.mktemp('vocab_splice') / 'model'
-    build(donors / 'vision', donors / 'llm', out)
-    return out
+    from qwen3_smvl.build.donors import make_splice
+    return make_splice('tiny-vocab', tmp_path_factory.mktemp('vocab'))
 
 
 @pytest.fixture(scope='module')
