@@ -16,7 +16,7 @@
   bf16 AMP   a bf16 model's forward under autocast (what --bf16 adds on a GPU), minus the plain forward
 The seed's step (HF Trainer on rows padded to 2048 tokens, logits for every position) is timed the same way, first;
 the recipe's steps then run with swift's trainer set-up (its patch that keeps the frozen vision tower out of
-autograd, and checkpointing switched on and off as swift does), so no state of one column leaks into another.
+autograd), and checkpointing is switched on and off whole, so no state of one column leaks into another.
 """
 import argparse
 import json
@@ -84,8 +84,9 @@ def recipe_step(model, template, rows, repeats, timed, checkpointing_too=True) -
     fwd_bwd, _ = timed(backward, repeats)
     out['backward'] = fwd_bwd - total
     if checkpointing_too:
-        model.gradient_checkpointing_enable()  # as swift's trainer calls them
-        model.enable_input_require_grads()
+        # it hooks the input embeddings itself (swift's extra enable_input_require_grads would add hooks that
+        # disable_input_require_grads cannot find, and they would outlive this measurement)
+        model.gradient_checkpointing_enable()
         model.train()
         fwd_bwd_ckpt, _ = timed(backward, repeats)
         # undone whole: a require-grad hook left on the vision embeddings would send later backwards into the tower
