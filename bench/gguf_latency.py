@@ -19,8 +19,8 @@ import torch
 from onnx_latency import QUESTION, onnx_latency, print_table, transformers_latency
 from PIL import Image
 
-from qwen3_smvl.build.donors import make_donors
-from qwen3_smvl.build.splice import build
+from qwen3_smvl.splice.donors import make_donors
+from qwen3_smvl.splice.surgery import build
 from qwen3_smvl.export import gguf, onnx_graphs
 from qwen3_smvl.export.gguf_runtime import GgufVLM
 from qwen3_smvl.export.onnx_runtime import OnnxVLM

@@ -16,8 +16,8 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from qwen3_smvl.build.donors import make_donors
-from qwen3_smvl.build.splice import build
+from qwen3_smvl.splice.donors import make_donors
+from qwen3_smvl.splice.surgery import build
 from qwen3_smvl.export.onnx_graphs import GRAPHS, QUANTIZATIONS, export
 from qwen3_smvl.export.onnx_runtime import OnnxVLM
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.datasets.synthetic import make_dataset  # noqa: E402
 
 

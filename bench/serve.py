@@ -14,7 +14,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.serve.deploy import served  # noqa: E402
 
 KEYS = {'Req Throughput (req/s)': 'req/s', 'Output Throughput (tok/s)': 'out tok/s', 'Avg Latency (s)': 'latency s',

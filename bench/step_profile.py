@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.train_throughput import make_samples  # noqa: E402
-from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.swift_plugin import load_plugin  # noqa: E402
 
 

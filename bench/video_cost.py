@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from qwen3_smvl.build.donors import make_splice  # noqa: E402
+from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.datasets.synthetic_video import write_mp4  # noqa: E402
 
 DURATIONS = [5, 30, 60, 120, 600]  # seconds

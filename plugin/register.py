@@ -15,7 +15,7 @@ from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKey
 from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
 
-from qwen3_smvl.build.config import ARCHITECTURE
+from qwen3_smvl.splice.config import ARCHITECTURE
 from qwen3_smvl.datasets.registry import register as register_datasets
 from qwen3_smvl.processor import load_processor
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id

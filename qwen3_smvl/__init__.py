@@ -1,6 +1,6 @@
 """Qwen3-SmVL: SmolVLM2's vision tower and connector in front of Qwen3, as a standard transformers checkpoint.
 
-Subpackages follow the stages a user walks through: build -> datasets -> train -> serve -> evaluate -> export;
+Subpackages follow the stages a user walks through: splice -> datasets -> train -> serve -> evaluate -> export;
 a stage imports only earlier stages and the shared modules here (docs/architecture.md).
 """
 from pathlib import Path

@@ -49,7 +49,7 @@ if [ "$BACKEND" = vllm ]; then
     engine_kwargs='{"model_impl": "transformers", "hf_overrides": {"architectures": ["SmolVLMForConditionalGeneration"]}}'
   else
     # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
-    arch=$(python -c 'from qwen3_smvl.build.config import ARCHITECTURE; print(ARCHITECTURE)')
+    arch=$(python -c 'from qwen3_smvl.splice.config import ARCHITECTURE; print(ARCHITECTURE)')
     engine_kwargs="{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}"
   fi
   backend_args+=(--vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"

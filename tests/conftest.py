@@ -25,7 +25,7 @@ def run_tool(*args, check=True, env=None, timeout=900):
 
 @pytest.fixture(scope='session')
 def tiny_donors(tmp_path_factory) -> Path:
-    from qwen3_smvl.build.donors import make_donors
+    from qwen3_smvl.splice.donors import make_donors
     out = tmp_path_factory.mktemp('donors')
     make_donors('tiny', out)
     return out
@@ -33,7 +33,7 @@ def tiny_donors(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope='session')
 def tiny_splice(tiny_donors, tmp_path_factory) -> Path:
-    from qwen3_smvl.build.splice import build
+    from qwen3_smvl.splice.surgery import build
     out = tmp_path_factory.mktemp('splice') / 'model'
     build(tiny_donors / 'vision', tiny_donors / 'llm', out)
     return out
@@ -49,7 +49,7 @@ def splice_copy(tiny_splice, tmp_path) -> Path:
 @pytest.fixture(scope='session')
 def so400m_splice(tmp_path_factory) -> Path:
     """A tiny splice with SmolVLM2-2.2B's vision geometry (patch 14, pixel shuffle 3) and an untied LLM head."""
-    from qwen3_smvl.build.donors import make_splice
+    from qwen3_smvl.splice.donors import make_splice
     return make_splice('tiny-so400m', tmp_path_factory.mktemp('so400m'))
 
 

@@ -6,8 +6,8 @@ import textwrap
 import pytest
 from tokenizers import Tokenizer
 
-from qwen3_smvl.build.config import MANIFEST
-from qwen3_smvl.build.splice import build
+from qwen3_smvl.splice.config import MANIFEST
+from qwen3_smvl.splice.surgery import build
 
 from conftest import run_tool
 
@@ -91,7 +91,7 @@ def test_existing_output_needs_overwrite(tiny_donors, tmp_path):
 
 
 def test_interrupted_build_leaves_nothing(tiny_donors, tmp_path, monkeypatch):
-    import qwen3_smvl.build.splice as splice
+    import qwen3_smvl.splice.surgery as splice
 
     def interrupt(_):
         raise KeyboardInterrupt
@@ -108,7 +108,7 @@ def test_killed_build_leaves_no_folder_that_looks_complete(tiny_donors, tmp_path
     out = tmp_path / 'out'
     script = textwrap.dedent(f'''
         import os, signal
-        import qwen3_smvl.build.splice as splice
+        import qwen3_smvl.splice.surgery as splice
         splice.run_self_check = lambda d: os.kill(os.getpid(), signal.SIGKILL)
         splice.build({str(tiny_donors / 'vision')!r}, {str(tiny_donors / 'llm')!r}, {str(out)!r})
     ''')

@@ -8,7 +8,7 @@ from transformers import AutoModelForCausalLM, AutoModelForImageTextToText, Auto
 
 from conftest import REPO
 from qwen3_smvl import DATA_DIR
-from qwen3_smvl.build.donors import write_genuine_qwen3_tokenizer
+from qwen3_smvl.splice.donors import write_genuine_qwen3_tokenizer
 from qwen3_smvl.tokens import REQUIRED_TOKENS
 
 
@@ -81,7 +81,7 @@ def test_tiny_donor_weights_are_random_not_zero(tiny_donors):
 
 
 def test_readme_size_table_is_what_the_configs_give():
-    from qwen3_smvl.build.sizes import size_table
+    from qwen3_smvl.splice.sizes import size_table
     assert size_table() in (REPO / 'README.md').read_text()
 
 
@@ -92,7 +92,7 @@ def test_readme_size_table_is_what_the_configs_give():
     ('smolvlm2-2.2b', 'qwen3-8b', 14, 3, 81, 4096, False),
 ])
 def test_real_presets_hold_the_published_geometry(vision, llm, patch, scale, tokens, hidden, tied):
-    from qwen3_smvl.build.donors import load_preset
+    from qwen3_smvl.splice.donors import load_preset
     preset = load_preset('real', vision, llm)
     smol, qwen = preset['smolvlm'], preset['qwen3']
     vc = smol['config']['vision_config']

@@ -58,7 +58,7 @@ def end_tokens(model_dir):
 @pytest.fixture(scope='module')
 def vocab_splice(tmp_path_factory):
     """A tiny splice with Qwen3's genuine tokenizer: mtmd looks up '\\n\\n' as one token, which the tiny BPE lacks."""
-    from qwen3_smvl.build.donors import make_splice
+    from qwen3_smvl.splice.donors import make_splice
     return make_splice('tiny-vocab', tmp_path_factory.mktemp('vocab'))
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import REPO
 
 PACKAGE = REPO / 'qwen3_smvl'
-STAGES = ['build', 'datasets', 'train', 'serve', 'evaluate', 'export']  # the order a user walks through
+STAGES = ['splice', 'datasets', 'train', 'serve', 'evaluate', 'export']  # the order a user walks through
 
 
 def rank(module: str) -> int:
@@ -82,3 +82,13 @@ def test_every_module_imports():
     assert len(modules) > 30
     for module in sorted(set(modules) - skip):
         importlib.import_module(module)
+
+
+def test_no_source_folder_has_a_name_that_tools_treat_as_output():
+    """`build/`, `dist/`, `out/` ... are ignored by standard .gitignore templates, packagers and code indexes at any
+    depth: a source folder so named silently drops out of a fork or a search."""
+    output_names = {'build', 'dist', 'out', 'output', 'outputs', 'tmp', 'temp', 'cache', 'target'}
+    tracked = subprocess.run(['git', 'ls-files'], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    folders = {part for path in tracked for part in Path(path).parent.parts}
+    assert 'qwen3_smvl' in folders and 'splice' in folders
+    assert folders & output_names == set()

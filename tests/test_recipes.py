@@ -235,7 +235,7 @@ def test_packing_with_attention_that_cannot_keep_rows_apart_is_refused(tiny_spli
 
 def test_stage2_lora_merges_to_a_plain_transformers_checkpoint(stage1, data, tmp_path):
     from transformers import AutoModelForImageTextToText
-    from qwen3_smvl.build.check import run_self_check
+    from qwen3_smvl.splice.check import run_self_check
     out = tmp_path / 'lora'
     run_recipe('stage2.sh', MODEL=stage1[0] / 'last-checkpoint', TUNER='lora', DATASET=data['train'], OUTPUT_DIR=out,
                MAX_STEPS=2, SAVE_STEPS=2)

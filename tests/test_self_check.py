@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-from qwen3_smvl.build.check import BlindModelError, check_sees, run_self_check
+from qwen3_smvl.splice.check import BlindModelError, check_sees, run_self_check
 
 
 def test_spliced_model_sees(tiny_splice):

@@ -7,9 +7,9 @@ from safetensors import safe_open
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor, AutoTokenizer, SmolVLMImageProcessor
 
 from qwen3_smvl import DATA_DIR
-from qwen3_smvl.build.donors import genuine_qwen3_tokenizer_files, load_preset
-from qwen3_smvl.build.config import ARCHITECTURE, MANIFEST, splice_config
-from qwen3_smvl.build.sizes import parameter_counts
+from qwen3_smvl.splice.donors import genuine_qwen3_tokenizer_files, load_preset
+from qwen3_smvl.splice.config import ARCHITECTURE, MANIFEST, splice_config
+from qwen3_smvl.splice.sizes import parameter_counts
 
 from conftest import run_tool
 
@@ -68,7 +68,7 @@ def test_loads_with_plain_auto_classes_and_stays_tied(tiny_splice, tmp_path):
 
 def test_untied_llm_keeps_its_own_head(tiny_donors, tmp_path):
     from transformers import AutoModelForCausalLM
-    from qwen3_smvl.build.splice import build
+    from qwen3_smvl.splice.surgery import build
     llm = AutoModelForCausalLM.from_pretrained(tiny_donors / 'llm', tie_word_embeddings=False)
     with torch.no_grad():
         llm.lm_head.weight.copy_(torch.randn_like(llm.lm_head.weight))

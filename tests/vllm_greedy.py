@@ -8,7 +8,7 @@ def main():
     from PIL import Image
     from transformers import AutoTokenizer
     from vllm import LLM, SamplingParams
-    from qwen3_smvl.build.config import ARCHITECTURE
+    from qwen3_smvl.splice.config import ARCHITECTURE
     model_dir, cases_file = sys.argv[1:3]
     cases = json.loads(open(cases_file).read())
     tok = AutoTokenizer.from_pretrained(model_dir)

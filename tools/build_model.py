@@ -10,10 +10,10 @@ import logging
 import sys
 from pathlib import Path
 
-from qwen3_smvl.build.check import BlindModelError
-from qwen3_smvl.build.config import SpliceError
-from qwen3_smvl.build.splice import build
-from qwen3_smvl.build.weights import resolve
+from qwen3_smvl.splice.check import BlindModelError
+from qwen3_smvl.splice.config import SpliceError
+from qwen3_smvl.splice.surgery import build
+from qwen3_smvl.splice.weights import resolve
 
 
 def main(argv=None) -> int:

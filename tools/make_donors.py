@@ -12,7 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from qwen3_smvl.build.donors import LLM_DONORS, TINY_PRESETS, VISION_DONORS, make_donors
+from qwen3_smvl.splice.donors import LLM_DONORS, TINY_PRESETS, VISION_DONORS, make_donors
 
 
 def main(argv=None) -> None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qwen3_smvl.build.check import BlindModelError
+from qwen3_smvl.splice.check import BlindModelError
 from qwen3_smvl.train.merge import merge_lora
 
 

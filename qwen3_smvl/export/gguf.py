@@ -77,7 +77,7 @@ def renamed_tokens(tokenizer) -> Dict[int, str]:
 def stage_text_model(model_dir: Path, out: Path, renames: Dict[int, str]) -> None:
     """A Qwen3ForCausalLM folder: the text config, the decoder and head under their Qwen3 names, the tokenizer with
     the mtmd strings, the chat template and the generation config."""
-    from qwen3_smvl.build.weights import iter_tensors, read_donor, write_shards
+    from qwen3_smvl.splice.weights import iter_tensors, read_donor, write_shards
     config = json.loads((model_dir / 'config.json').read_text())
     text = dict(config['text_config'], architectures=['Qwen3ForCausalLM'])
     text['tie_word_embeddings'] = config.get('tie_word_embeddings', text.get('tie_word_embeddings', True))

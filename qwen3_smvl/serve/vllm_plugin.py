@@ -1,5 +1,5 @@
 """`vllm.general_plugins` entry point: vLLM loads it in every process, including its workers."""
-from ..build.config import ARCHITECTURE
+from ..splice.config import ARCHITECTURE
 
 
 def register() -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .. import REPO
 from ..atomic import atomic_folder
-from ..build.check import run_self_check
+from ..splice.check import run_self_check
 
 
 def merge_lora(adapters: Path, out: Path) -> dict:

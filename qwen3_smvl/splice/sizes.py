@@ -1,6 +1,6 @@
 """Parameter counts of a splice from its config alone, and the table of every splice the published donors allow.
 
-  python -m qwen3_smvl.build.sizes      # prints the README's "Sizes" table
+  python -m qwen3_smvl.splice.sizes      # prints the README's "Sizes" table
 """
 from typing import Dict
 

@@ -202,7 +202,7 @@ def make_vision(preset: dict, out: Path) -> None:
 def make_splice(preset_name: str, work: Path) -> Path:
     """WORK/donors and WORK/spliced, made once: a preset's random donors, spliced (what the benchmarks serve)."""
     from .config import MANIFEST
-    from .splice import build
+    from .surgery import build
     model = Path(work) / 'spliced'
     if not (model / MANIFEST).exists():
         make_donors(preset_name, Path(work) / 'donors')
