@@ -12,12 +12,15 @@ export HF_DATASETS_OFFLINE := 1
 
 .PHONY: venv vllm-venv venv-gpu web-deps test demo demo-video app web clean
 
-# llama-cpp-python builds from source (minutes; pip keeps the wheel); llama.cpp's GGUF converter ships only in its
-# source distribution, kept in .venv/src for qwen3_smvl/export/llama_cpp.py (pip's cache serves it a second time)
-$(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml
+# llama.cpp compiles once (tools/build_llama_cpp.sh: portable AVX2, no AMX kernel, cached outside the checkout) for
+# llama-cpp-python, which pip installs without compiling (LLAMA_BUILD=OFF), and for llama-server / llama-mtmd-cli in
+# .venv/bin. Its source distribution also holds llama.cpp's GGUF converter, kept in .venv/src for
+# qwen3_smvl/export/llama_cpp.py.
+$(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml tools/build_llama_cpp.sh
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
+	CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" $(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
 	$(VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python -c constraints.txt llama-cpp-python -d $(VENV)/src
+	bash tools/build_llama_cpp.sh $(VENV)/src/llama_cpp_python-*.tar.gz $(VENV)
 	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 

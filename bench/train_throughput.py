@@ -4,7 +4,7 @@ The same samples (mixed text lengths, real-size images) through several runs, on
   seed        the seed article's recipe: HF Trainer, every sample padded to 2048 tokens, loss on the whole text,
               SmolVLM2's image settings (every image resized to 2048: 13-17 tiles), gradient checkpointing off
   ours-same   recipes/stage1.sh (swift sft + plugin) with SmolVLM2's image settings (SMVL_UPSCALE=true)
-  ours        recipes/stage1.sh with its own image settings (SMVL_UPSCALE=false: tiles follow the image's resolution)
+  ours        recipes/stage1.sh with SMVL_UPSCALE=false (tiles follow the image's resolution; the default until issue 30)
 each as a variant: `ckpt` gradient checkpointing on (off without), and `padded` (swift's padding to the longest row,
 the recipe's old default), `padfree` (PADDING_FREE=true, the default) or `packed` (PACKING=true); `swift` marks the
 recipe's old defaults (checkpointing on, padded, token accuracy every step). `--grid full` runs every combination.
@@ -121,8 +121,8 @@ def token_budget(model_dir: Path) -> None:
     processor = AutoProcessor.from_pretrained(model_dir)
     seq = processor.image_seq_len
     settings = {
-        'SmolVLM2 default (resize to 2048)': ({}, None),
-        'SMVL_UPSCALE=false (recipe default)': ({'do_resize': False}, 2048),
+        'default, SmolVLM2's (resize to 2048)': ({}, None),
+        'SMVL_UPSCALE=false': ({'do_resize': False}, 2048),
         'SMVL_UPSCALE=false SMVL_LONGEST_EDGE=1024': ({'do_resize': False}, 1024),
         'SMVL_LONGEST_EDGE=1024 (with upscale)': ({'size': {'longest_edge': 1024}}, None),
         'SMVL_IMAGE_SPLITTING=false': ({'do_image_splitting': False}, None),

@@ -112,9 +112,10 @@ class TrainableParametersCallback(TrainerCallback):
             f.write(f'trainable params: {trainable} || all params: {total} || trainable%: {100 * trainable / total:.4f}\n')
 
 
-if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: limits for untrusted callers
-    from qwen3_smvl.serve import limits
+if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: limits for untrusted callers,
+    from qwen3_smvl.serve import limits, reasoning  # and thinking in reasoning_content, the answer alone in content
     limits.apply(sys.modules['swift.pipelines.infer.deploy'])
+    reasoning.apply(sys.modules['swift.pipelines.infer.deploy'].SwiftDeploy)
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback

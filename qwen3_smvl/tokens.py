@@ -19,6 +19,7 @@ IM_END = '<|im_end|>'
 END_OF_TEXT = '<|endoftext|>'
 THINK_START = '<think>'
 THINK_END = '</think>'
+TOOL_CALL_START = '<tool_call>'  # Qwen3's (hermes) tool calls: <tool_call>{json}</tool_call>
 
 # Qwen's grounding format (Qwen2.5-VL's):
 #   <|object_ref_start|>ref<|object_ref_end|><|box_start|>(x1,y1),(x2,y2)<|box_end|>

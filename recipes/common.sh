@@ -39,8 +39,8 @@ export SAMPLE_STEPS SAMPLE_DATASET SAMPLE_N=${SAMPLE_N:-4} SAMPLE_MAX_NEW_TOKENS
 LAZY_TOKENIZE=${LAZY_TOKENIZE:-true}                  # true: encode rows as they are fetched; false: all rows up front (bad ones dropped before step 1)
 # Image settings, read from the environment by the plugin's template in sft, infer and deploy alike:
 #   SMVL_LONGEST_EDGE     the largest side before tiling (default: the checkpoint's, 2048)
-#   SMVL_UPSCALE          false (default): larger images shrink to SMVL_LONGEST_EDGE, smaller ones keep their
-#                         resolution (ceil(side/512) tiles); true: SmolVLM2's resize of every image to it (13-17 tiles)
+#   SMVL_UPSCALE          true (default): SmolVLM2's resize of every image to it (13-17 tiles), as llama.cpp does;
+#                         false: larger images shrink to it, smaller ones keep their resolution (ceil(side/512) tiles)
 #   SMVL_IMAGE_SPLITTING  false: only the 64-token global view
 # Read from the environment by swift, which then launches torchrun (unset: one process):
 #   NPROC_PER_NODE, NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT

@@ -90,47 +90,58 @@ def box_model(tiny_splice, tmp_path_factory):
 
 def train_template(splice: Path):
     """swift's template of the plugin for SPLICE in train mode (its processor is `.processor`)."""
+    return swift_template(splice, 'train')
+
+
+def swift_template(model_dir: Path, mode: str):
+    """swift's template of the plugin for MODEL_DIR: 'train' as `swift sft`, 'transformers' as `swift deploy`'s
+    transformers backend encodes a request."""
     from swift.model import get_model_processor
     from swift.template import get_template
 
     from qwen3_smvl.swift_plugin import load_plugin
     plugin = load_plugin()
-    processor = get_model_processor(str(splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
+    processor = get_model_processor(str(model_dir), model_type=plugin.MODEL_TYPE, load_model=False)[1]
     template = get_template(processor, template_type=plugin.TEMPLATE_TYPE)
-    template.set_mode('train')
+    template.set_mode(mode)
     return template
 
 
 def train_box_model(splice: Path, work: Path):
     """SPLICE trained on one grounding row until it answers with the row's box: (WORK/model, its picture)."""
-    import torch
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
     image = work / 'red.png'
     Image.new('RGB', (64, 48), 'white').save(image)
     row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'},
                         {'role': 'assistant', 'content': '<ref-object><bbox>'}],
            'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[8, 12, 24, 36]]}, 'images': [str(image)]}
+    return train_rows(splice, work, [row]), image
+
+
+def train_rows(splice: Path, work: Path, rows: list, lr: float = 3e-3, target_loss: float = 0.01) -> Path:
+    """SPLICE trained in-process (CPU, seconds) on swift-format ROWS, one batch, until it answers them: WORK/model."""
+    import torch
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
     template = train_template(splice)
-    batch = template.data_collator([template.encode(json.loads(json.dumps(row)))])
+    batch = template.data_collator([template.encode(json.loads(json.dumps(row))) for row in rows])
     torch.manual_seed(0)
     model = AutoModelForImageTextToText.from_pretrained(splice)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for step in range(300):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    for step in range(400):
         inputs = template._post_encode(model, dict(batch))
         loss = model(inputs_embeds=inputs['inputs_embeds'], attention_mask=batch['attention_mask'],
                      labels=batch['labels']).loss
-        if loss.item() < 0.01:
+        if loss.item() < target_loss:
             break
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    print(f'box model: loss {loss.item():.5f} after {step} steps')
-    assert loss.item() < 0.01, loss.item()
+    print(f'trained on {len(rows)} rows: loss {loss.item():.5f} after {step} steps')
+    assert loss.item() < target_loss, loss.item()
     out = work / 'model'
     model.save_pretrained(out)
     AutoProcessor.from_pretrained(splice).save_pretrained(out)
-    return out, image
+    return out
 
 
 EXPECTED_BOX = ref_text('红色圆形') + box_text(125, 250, 375, 750)  # [8, 12, 24, 36] of 64x48 in thousandths

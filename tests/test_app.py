@@ -223,3 +223,32 @@ def test_without_a_trained_demo_model_the_page_says_to_run_the_demo(tmp_path):
                          env={k: v for k, v in os.environ.items() if k != 'MODEL'})
     assert res.returncode == 1
     assert 'no trained demo model' in res.stderr and 'run `make demo` first' in res.stderr, res.stderr
+
+
+def test_the_servers_reasoning_content_is_shown_folded_above_the_answer():
+    """The server sends thinking in reasoning_content (qwen3_smvl/serve/reasoning.py); swift's page reads content."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from qwen3_smvl.serve.app import ThinkingAsText
+
+    def chunk(reasoning=None, content=''):
+        return SimpleNamespace(choices=[SimpleNamespace(delta=SimpleNamespace(reasoning_content=reasoning,
+                                                                              content=content))])
+
+    async def server_stream():
+        for c in (chunk('先数'), chunk('一数'), chunk(content='三'), chunk(content='个'), None):
+            yield c
+
+    class Client:
+        async def infer_async(self, *args, **kwargs):
+            return server_stream()
+
+    async def page_text():
+        text = ''
+        async for c in await ThinkingAsText(Client()).infer_async():
+            text += c.choices[0].delta.content if c is not None else ''
+        return text
+    text = asyncio.run(page_text())
+    assert text == '<think>\n先数一数\n</think>\n\n三个'
+    assert shown(text) == '<details><summary>思考过程</summary>\n\n先数一数\n\n</details>\n\n三个'

@@ -1,5 +1,6 @@
-"""The GGUF export (tools/export_gguf.py) against transformers: mtmd's prompt ids, greedy tokens, the chat API."""
-import copy
+"""The GGUF export (tools/export_gguf.py) against the model as `swift deploy` serves it: mtmd's prompt ids, greedy
+tokens at f16, q8_0 and q4_k_m, llama-cpp-python's chat API and llama-server's OpenAI endpoint. Every llama.cpp call
+made in this process runs in a forked child (tests/native.py): a crash there fails its test, not the suite."""
 import json
 import shutil
 
@@ -7,11 +8,14 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import EXPECTED_BOX, REPO, ref_text, run_tool, train_box_model, with_distinct_head
+from conftest import EXPECTED_BOX, REPO, ref_text, run_tool, swift_template, train_box_model, with_distinct_head
+from native import in_child
 
 llama_cpp = pytest.importorskip('llama_cpp', reason='llama-cpp-python is not installed (make venv builds it)')
 
 from qwen3_smvl.export.gguf import ExportError, export, file_names
+from qwen3_smvl.export.gguf_runtime import GgufVLM, data_url
+from qwen3_smvl.export.llama_server import executable, llama_server
 from qwen3_smvl.tokens import (
     FAKE_IMAGE_TOKEN,
     GLOBAL_IMAGE_TOKEN,
@@ -23,9 +27,12 @@ from qwen3_smvl.tokens import (
 
 DEMO_MODEL = REPO / 'runs' / 'demo' / 'stage2' / 'last-checkpoint'
 QUESTION = '图中有什么？'
+QUANTS = ['f16', 'q8_0', 'q4_k_m']
 PROMPTS = [  # five pictures and questions: square, wide, tall, smaller than a tile, Chinese and English
     (('red', (64, 64)), '图中有什么？'), (('blue', (96, 48)), '这是什么颜色？'), (('green', (48, 80)), '描述这张图片。'),
     (('white', (24, 20)), '图中有几个圆形？'), (('black', (200, 120)), 'What is in the picture?')]
+needs_llama_server = pytest.mark.skipif(executable() is None, reason='llama-server is not built (make venv builds it '
+                                        'with tools/build_llama_cpp.sh, which needs cmake and a C++ compiler)')
 
 
 def picture(colour, size) -> Image.Image:
@@ -34,15 +41,17 @@ def picture(colour, size) -> Image.Image:
     return image
 
 
-def hf_inputs(processor, images, question, **template_kwargs):
-    """The processor's ids and tiles for one user turn (default: thinking off)."""
-    content = [{'type': 'image'} for _ in images] + [{'type': 'text', 'text': question}]
-    prompt = processor.apply_chat_template([{'role': 'user', 'content': content}], add_generation_prompt=True,
-                                           **({'enable_thinking': False} | template_kwargs))
-    return processor(text=prompt, images=images, return_tensors='pt')
+def served_inputs(template, images, question, thinking=False):
+    """The batch `swift deploy`'s transformers backend makes of one user turn: the plugin's template, the recipes'
+    default image policy, thinking off unless asked."""
+    encoded = template.encode({'messages': [{'role': 'user', 'content': '<image>' * len(images) + question}],
+                               'images': list(images), 'chat_template_kwargs': {'enable_thinking': thinking}})
+    batch = template.data_collator([encoded])
+    return {k: batch[k] for k in ('input_ids', 'attention_mask', 'pixel_values', 'pixel_attention_mask') if k in batch}
 
 
-def transformers_greedy(model, inputs, eos, max_new_tokens):
+def served_greedy(model, template, images, question, eos, max_new_tokens, **kwargs):
+    inputs = served_inputs(template, images, question, **kwargs)
     with torch.no_grad():
         out = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens)
     tokens = out[0, inputs['input_ids'].shape[1]:].tolist()
@@ -53,6 +62,12 @@ def transformers_greedy(model, inputs, eos, max_new_tokens):
 def end_tokens(model_dir):
     eos = json.loads((model_dir / 'generation_config.json').read_text())['eos_token_id']
     return set(eos if isinstance(eos, list) else [eos])
+
+
+def gguf(folder, quant_type, method, *args, **kwargs):
+    """GgufVLM(folder, quant_type).method(*args) in a forked child."""
+    return in_child(lambda: getattr(GgufVLM(folder, quant_type), method)(*args, **kwargs),
+                    what=f'llama.cpp ({quant_type}, {method})')
 
 
 @pytest.fixture(scope='module')
@@ -70,36 +85,33 @@ def distinct_head_model(vocab_splice, tmp_path_factory):
 @pytest.fixture(scope='module')
 def exported(distinct_head_model, tmp_path_factory):
     out = tmp_path_factory.mktemp('gguf') / 'model'
-    export(distinct_head_model, out, types=['f16', 'q8_0'])
+    export(distinct_head_model, out, types=QUANTS)
     return distinct_head_model, out
 
 
 @pytest.fixture(scope='module')
-def transformers_side(exported):
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+def served_side(exported):
+    """The checkpoint as served: transformers' model and the plugin's template in the deploy backend's mode."""
+    from transformers import AutoModelForImageTextToText
     model_dir = exported[0]
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32).eval()
-    return model, AutoProcessor.from_pretrained(model_dir)
+    return model, swift_template(model_dir, 'transformers')
 
 
-@pytest.fixture(scope='module')
-def runner(exported):
-    from qwen3_smvl.export.gguf_runtime import GgufVLM
-    return GgufVLM(exported[1], 'f16')
-
-
-def test_folder_holds_the_files_llama_cpp_and_ollama_load(exported, transformers_side):
+def test_folder_holds_the_files_llama_cpp_and_ollama_load(exported, served_side):
     model_dir, out = exported
-    tokenizer = transformers_side[1].tokenizer
-    names = {*file_names('qwen3-smvl', 'f16').values(), file_names('qwen3-smvl', 'q8_0')['model'], 'Modelfile'}
+    tokenizer = served_side[1].tokenizer
+    names = {*file_names('qwen3-smvl', 'f16').values(), *(file_names('qwen3-smvl', q)['model'] for q in QUANTS),
+             'Modelfile'}
     assert {p.name for p in out.iterdir()} == names
     assert not list(out.parent.glob('.model.partial-*'))  # the atomic write left nothing behind
-    llm = llama_cpp.Llama(str(out / 'qwen3-smvl-f16.gguf'), vocab_only=True, verbose=False)
-    vocab = llm._model  # valid while llm lives
+    roles = [token_id(tokenizer, t) for t in (FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN)]
+
+    def vocabulary_texts():
+        llm = llama_cpp.Llama(str(out / 'qwen3-smvl-f16.gguf'), vocab_only=True, verbose=False)
+        return [llm._model.token_get_text(t) for t in roles]  # llm._model is valid while llm lives
     # mtmd's strings at the ids of the splice's tokens for those roles; the image token and the rest unchanged
-    assert vocab.token_get_text(token_id(tokenizer, FAKE_IMAGE_TOKEN)) == SMOLVLM_FAKE_IMAGE_TOKEN
-    assert vocab.token_get_text(token_id(tokenizer, GLOBAL_IMAGE_TOKEN)) == SMOLVLM_GLOBAL_IMAGE_TOKEN
-    assert vocab.token_get_text(token_id(tokenizer, IMAGE_TOKEN)) == IMAGE_TOKEN
+    assert in_child(vocabulary_texts) == [SMOLVLM_FAKE_IMAGE_TOKEN, SMOLVLM_GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN]
     modelfile = (out / 'Modelfile').read_text()
     assert 'FROM ./qwen3-smvl-f16.gguf\nFROM ./mmproj-qwen3-smvl-f16.gguf\n' in modelfile
     stops = tokenizer.convert_ids_to_tokens(sorted(end_tokens(model_dir)))
@@ -108,56 +120,53 @@ def test_folder_holds_the_files_llama_cpp_and_ollama_load(exported, transformers
 
 
 @pytest.mark.parametrize('size', [(64, 64), (96, 48), (48, 80), (200, 120), (24, 20)])
-def test_mtmd_prompt_is_the_processors_token_for_token(runner, transformers_side, size):
-    """Split images (every picture, with SmolVLM2's resize to the longest edge): mtmd's ids are transformers'."""
-    processor = transformers_side[1]
+def test_mtmd_prompt_is_the_served_prompt_token_for_token(exported, served_side, size):
+    """Every picture (square, wide, tall, larger than the longest edge, smaller than a tile): mtmd's ids are the ids
+    `swift deploy` gives the model under the recipes' default image policy."""
+    template = served_side[1]
     images = [picture('red', size)]
-    expected = hf_inputs(processor, images, QUESTION)['input_ids'][0].tolist()
-    assert token_id(processor.tokenizer, GLOBAL_IMAGE_TOKEN) in expected  # tiles and a global view
-    assert runner.prompt_ids(images, QUESTION) == expected
+    expected = served_inputs(template, images, QUESTION)['input_ids'][0].tolist()
+    assert token_id(template.tokenizer, GLOBAL_IMAGE_TOKEN) in expected  # tiles and a global view
+    assert gguf(exported[1], 'f16', 'prompt_ids', images, QUESTION) == expected
 
 
-def test_llama_cpp_answers_as_transformers_token_for_token(exported, runner, transformers_side):
-    """Greedy tokens at f16 equal transformers' float32 tokens on five pictures; q8_0 reported, not asserted."""
-    from qwen3_smvl.export.gguf_runtime import GgufVLM
+@pytest.mark.parametrize('quant_type', QUANTS)
+def test_llama_cpp_answers_as_served(exported, served_side, quant_type):
+    """Greedy tokens on five pictures, each runtime to the end in a child process: f16 equals the served float32
+    model token for token; q8_0 and q4_k_m answer every question (their agreement is printed)."""
     model_dir, out = exported
-    model, processor = transformers_side
+    model, template = served_side
     eos = end_tokens(model_dir)
-    q8 = GgufVLM(out, 'q8_0')
-    agree = 0
+    expected = []
     for (colour, size), question in PROMPTS:
-        images = [picture(colour, size)]
-        expected = transformers_greedy(model, hf_inputs(processor, images, question), eos, max_new_tokens=12)
-        assert len(expected) >= 4  # the head is random: answers are tokens, not sentences, but long enough to check
-        assert runner.generate(images, question, 12, stop_tokens=eos) == expected, (colour, size, question)
-        agree += q8.generate(images, question, 12, stop_tokens=eos) == expected
-    print(f'q8_0 answers equal to transformers: {agree} of {len(PROMPTS)}')
+        expected.append(served_greedy(model, template, [picture(colour, size)], question, eos, max_new_tokens=12))
+        assert len(expected[-1]) >= 4  # a random head: tokens, not sentences, but long enough to compare
+
+    def answers():
+        runner = GgufVLM(out, quant_type)
+        return [runner.generate([picture(colour, size)], question, 12, stop_tokens=eos)
+                for (colour, size), question in PROMPTS]
+    got = in_child(answers, what=f'llama.cpp ({quant_type})')
+    agree = sum(g == e for g, e in zip(got, expected))
+    print(f'{quant_type} answers equal to the served model\'s: {agree} of {len(PROMPTS)}')
+    assert len(got) == len(PROMPTS) and all(len(g) >= 1 for g in got)
+    if quant_type == 'f16':
+        assert got == expected
 
 
-def test_a_different_picture_changes_the_logits(runner):
-    red, blue = (runner.prefill([picture(c, (64, 64))], QUESTION) for c in ('red', 'blue'))
-    assert abs(red - blue).max() > 1e-2
+def test_a_different_picture_changes_the_logits(exported):
+    def logits_gap():
+        runner = GgufVLM(exported[1], 'f16')
+        red, blue = (runner.prefill([picture(c, (64, 64))], QUESTION) for c in ('red', 'blue'))
+        return float(abs(red - blue).max())
+    assert in_child(logits_gap) > 1e-2
 
 
-def test_an_image_that_training_would_not_split_is_upscaled_and_tiled(runner, transformers_side):
-    """A 24x20 picture, smaller than one tile: the recipes (SMVL_UPSCALE=false) keep it at its size, one tile, no
-    global view; mtmd always resizes to the longest edge and tiles, as SmolVLM2's processor does by default. The
-    GGUF's prompt is SmolVLM2's, not the recipes': stated here, and in docs/gguf.md."""
-    from qwen3_smvl.images import fit_within
-    processor = transformers_side[1]
-    image = picture('red', (24, 20))
-    tokenizer = processor.tokenizer
-    recipes = copy.deepcopy(processor)  # the recipes' default: shrink to the longest edge, never upscale
-    recipes.image_processor.do_resize = False
-    longest = processor.image_processor.size['longest_edge']
-    as_trained = hf_inputs(recipes, [fit_within(image, longest)], QUESTION)['input_ids'][0].tolist()
-    fake, global_, pad = (token_id(tokenizer, t) for t in (FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN, IMAGE_TOKEN))
-    single = [fake, global_] + [pad] * processor.image_seq_len + [fake]  # the single-image form: no tiles
-    assert as_trained.count(pad) == processor.image_seq_len and str(single)[1:-1] in str(as_trained)
-    mtmd = runner.prompt_ids([image], QUESTION)
-    assert mtmd == hf_inputs(processor, [image], QUESTION)['input_ids'][0].tolist()  # SmolVLM2's resize
-    assert mtmd.count(pad) > processor.image_seq_len
-    print(f'a 24x20 picture: {len(as_trained)} prompt tokens as the recipes encode it, {len(mtmd)} through mtmd')
+def test_export_warns_when_training_did_not_upscale(distinct_head_model, tmp_path, monkeypatch, caplog):
+    """SMVL_UPSCALE=false (fewer tokens for small pictures) is a policy mtmd cannot follow: the export says so."""
+    monkeypatch.setenv('SMVL_UPSCALE', 'false')
+    export(distinct_head_model, tmp_path / 'out', types=['f16'])
+    assert 'SMVL_UPSCALE=false' in caplog.text and 'llama.cpp' in caplog.text
 
 
 def test_a_processor_that_never_splits_is_refused(distinct_head_model, tmp_path):
@@ -187,53 +196,88 @@ def test_bad_input_is_refused_before_any_work(tiny_donors, tiny_splice, exported
     assert not (tmp_path / 'out').exists()
 
 
-@pytest.mark.slow
-def test_trained_model_answers_through_the_chat_api(vocab_splice, tmp_path):
-    """The model trained in-process, as q8_0 through llama-cpp-python's MTMDChatHandler (an image data URL, the
-    GGUF's chat template): the answer transformers gives, with its box."""
-    from llama_cpp.llama_chat_format import MTMDChatHandler
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    from qwen3_smvl.export.gguf_runtime import data_url
-    model_dir, image_file = train_box_model(vocab_splice, tmp_path)
-    export(model_dir, tmp_path / 'gguf', types=['q8_0'])
-    image, question = Image.open(image_file).convert('RGB'), '框出' + ref_text('红色圆形')
+@pytest.fixture(scope='module')
+def box_model(vocab_splice, tmp_path_factory):
+    """The tiny splice trained on one grounding row, exported f16 and q4_k_m: (checkpoint, GGUF folder, picture,
+    question, transformers' model)."""
+    from transformers import AutoModelForImageTextToText
+    work = tmp_path_factory.mktemp('box_gguf')
+    model_dir, image_file = train_box_model(vocab_splice, work)
+    export(model_dir, work / 'gguf', types=['f16', 'q4_k_m'])
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32).eval()
-    processor = AutoProcessor.from_pretrained(model_dir)
-    # the handler renders the chat template with no enable_thinking (create_chat_completion has no such argument)
-    inputs = hf_inputs(processor, [image], question, enable_thinking=None)
-    expected = transformers_greedy(model, inputs, end_tokens(model_dir), 64)
-    names = file_names('qwen3-smvl', 'q8_0')
-    llm = llama_cpp.Llama(str(tmp_path / 'gguf' / names['model']), n_ctx=4096, verbose=False,
-                          chat_handler=MTMDChatHandler(clip_model_path=str(tmp_path / 'gguf' / names['mmproj']),
-                                                       verbose=False))
-    reply = llm.create_chat_completion(messages=[{'role': 'user', 'content': [
-        {'type': 'image_url', 'image_url': {'url': data_url(image)}}, {'type': 'text', 'text': question}]}],
-        temperature=0, repeat_penalty=1.0, max_tokens=64)
-    answer = reply['choices'][0]['message']['content']  # the handler's text leaves out special tokens
-    print(f'transformers: {processor.tokenizer.decode(expected)!r}; llama.cpp q8_0: {answer!r}')
-    assert EXPECTED_BOX in processor.tokenizer.decode(expected)  # the trained answer, with its box tokens
-    assert answer == processor.tokenizer.decode(expected, skip_special_tokens=True)
+    return model_dir, work / 'gguf', Image.open(image_file).convert('RGB'), '框出' + ref_text('红色圆形'), model
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not DEMO_MODEL.exists(), reason='no trained demo model: `make demo` trains one')
-def test_trained_demo_model_answers_the_same_in_gguf(tmp_path):
-    """The demo's model on five held-out questions: tools/export_gguf.py's f16 answers are transformers' answers."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+def test_trained_model_answers_through_llama_cpp_pythons_chat_api(box_model):
+    """llama-cpp-python's MTMDChatHandler (an image data URL, the GGUF's chat template), q4_k_m: the answer of the
+    served model to the same prompt (the handler takes no enable_thinking, so neither side sets it), with its box."""
+    from transformers import AutoProcessor
+    model_dir, folder, image, question, model = box_model
+    processor = AutoProcessor.from_pretrained(model_dir)  # the default image policy is the processor's own
+    prompt = processor.apply_chat_template([{'role': 'user', 'content': [
+        {'type': 'image'}, {'type': 'text', 'text': question}]}], add_generation_prompt=True)
+    inputs = processor(text=prompt, images=[image], return_tensors='pt')
+    with torch.no_grad():
+        out = model.generate(**inputs, do_sample=False, max_new_tokens=64)[0, inputs['input_ids'].shape[1]:].tolist()
+    tokens = out[:min([i for i, t in enumerate(out) if t in end_tokens(model_dir)] + [len(out)])]
+    expected = processor.tokenizer.decode(tokens)
+    assert EXPECTED_BOX in expected  # the trained answer, with its box tokens
 
-    from qwen3_smvl.export.gguf_runtime import GgufVLM
-    if len(AutoProcessor.from_pretrained(DEMO_MODEL).tokenizer.encode('\n\n', add_special_tokens=False)) != 1:
-        pytest.skip('the demo model was built on the tiny BPE vocabulary, which has no single "\\n\\n" token for '
-                    'mtmd (the export refuses it, tested above): `tools/demo.py --preset tiny` made it; the default '
-                    'preset exports')
+    def chat():
+        from llama_cpp.llama_chat_format import MTMDChatHandler
+        names = file_names('qwen3-smvl', 'q4_k_m')
+        llm = llama_cpp.Llama(str(folder / names['model']), n_ctx=4096, verbose=False,
+                              chat_handler=MTMDChatHandler(clip_model_path=str(folder / names['mmproj']),
+                                                           verbose=False))
+        reply = llm.create_chat_completion(messages=[{'role': 'user', 'content': [
+            {'type': 'image_url', 'image_url': {'url': data_url(image)}}, {'type': 'text', 'text': question}]}],
+            temperature=0, repeat_penalty=1.0, max_tokens=64)
+        return reply['choices'][0]['message']['content']
+    answer = in_child(chat, what='llama-cpp-python (q4_k_m)')
+    print(f'transformers: {expected!r}; llama-cpp-python q4_k_m: {answer!r}')
+    assert answer == expected
+
+
+@pytest.mark.slow
+@needs_llama_server
+@pytest.mark.parametrize('quant_type', ['f16', 'q4_k_m'])
+def test_llama_server_answers_a_picture_as_served(box_model, tmp_path, quant_type):
+    """llama.cpp's own OpenAI server with the flags docs/gguf.md gives users (thinking off, as the recipes serve):
+    `content` is the answer `swift deploy`'s model gives, its ref and box tokens included (the export marks them as
+    text in the GGUF's vocabulary, where llama.cpp's converter made them control tokens, which replies leave out)."""
+    from qwen3_smvl.client import chat, post
+    model_dir, folder, image, question, model = box_model
+    template = swift_template(model_dir, 'transformers')
+    tokens = served_greedy(model, template, [image], question, end_tokens(model_dir), 64)
+    assert EXPECTED_BOX in template.tokenizer.decode(tokens)
+    with llama_server(folder, tmp_path / 'llama-server.log', quant_type) as base:
+        status, text = post(base, chat([data_url(image)], question, max_tokens=64, repeat_penalty=1.0))
+    assert status == 200, text
+    message = json.loads(text)['choices'][0]['message']
+    print(f'served: {template.tokenizer.decode(tokens)!r}; llama-server {quant_type}: {message!r}')
+    assert message['content'] == template.tokenizer.decode(tokens)  # the ref and box tokens too, as swift deploy sends
+
+
+@pytest.mark.slow
+@needs_llama_server
+@pytest.mark.skipif(not DEMO_MODEL.exists(), reason='no trained demo model: `make demo` trains one')
+def test_trained_demo_model_answers_through_llama_server_as_served(tmp_path):
+    """The demo's model, exported by tools/export_gguf.py, on the first eight held-out questions: llama-server
+    (f16) against `swift deploy` (transformers backend), both through the OpenAI API; at least 7 of 8 equal."""
+    from qwen3_smvl.client import chat, post
+    from qwen3_smvl.serve.deploy import served
     res = run_tool('tools/export_gguf.py', '--model', DEMO_MODEL, '--out', tmp_path / 'gguf')
     assert res.returncode == 0, res.stderr[-2000:]
-    model = AutoModelForImageTextToText.from_pretrained(DEMO_MODEL, dtype=torch.float32).eval()
-    processor = AutoProcessor.from_pretrained(DEMO_MODEL)
-    runner, eos = GgufVLM(tmp_path / 'gguf'), end_tokens(DEMO_MODEL)
-    rows = [json.loads(line) for line in (DEMO_MODEL.parents[1] / 'data' / 'test.jsonl').read_text().splitlines()[:5]]
-    for row in rows:
-        images, question = [Image.open(row['images'][0]).convert('RGB')], row['messages'][0]['content'][7:]
-        expected = transformers_greedy(model, hf_inputs(processor, images, question), eos, max_new_tokens=16)
-        assert runner.generate(images, question, 16, stop_tokens=eos) == expected
+    rows = [json.loads(line) for line in (DEMO_MODEL.parents[1] / 'data' / 'test.jsonl').read_text().splitlines()[:8]]
+    requests = [chat([data_url(Image.open(row['images'][0]))], row['messages'][0]['content'].replace('<image>', ''),
+                     max_tokens=32) for row in rows]
+    replies = {}
+    for name, server in (('swift deploy', lambda: served(DEMO_MODEL, tmp_path / 'deploy.log')),
+                         ('llama-server', lambda: llama_server(tmp_path / 'gguf', tmp_path / 'llama.log'))):
+        with server() as base:
+            replies[name] = [json.loads(post(base, request)[1])['choices'][0]['message']['content']
+                             for request in requests]
+    same = sum(a == b for a, b in zip(*replies.values()))
+    print(f'llama-server f16 equal to swift deploy on {same} of 8: {replies}')
+    assert same >= 7

@@ -53,7 +53,7 @@ def test_both_images_of_a_two_image_row_reach_the_model(hub, tiny_splice):
     row = load(hub['cauldron'])[1]
     encoded = template.encode(row)
     images = [Image.open(io.BytesIO(image['bytes'])) for image in row['images']]
-    tiles = [processor.image_processor([[image]], do_resize=False, return_tensors='pt')['pixel_values'].shape[1]
+    tiles = [processor.image_processor([[image]], return_tensors='pt', **template.image_kwargs)['pixel_values'].shape[1]
              for image in images]
     image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
     assert encoded['pixel_values'].shape[0] == sum(tiles) and all(t >= 1 for t in tiles)

@@ -178,8 +178,8 @@ def test_template_feeds_the_model_the_upright_rgb_picture(template, images):
     from qwen3_smvl.images import fit_within
     for name, (path, truth) in images.items():
         encoded = template.encode(question(path))
-        expected = template.processor.image_processor([[fit_within(truth, template.longest_edge)]], return_tensors='pt',
-                                                      **template.image_kwargs)
+        picture = truth if template.upscale else fit_within(truth, template.longest_edge)  # SMVL_UPSCALE
+        expected = template.processor.image_processor([[picture]], return_tensors='pt', **template.image_kwargs)
         assert encoded['pixel_values'].shape == expected['pixel_values'][0].shape, name
         assert (encoded['pixel_values'] == expected['pixel_values'][0]).all(), name
         if name == 'exif6.jpg':  # swift's older <img>path</img> form goes the same way

@@ -1,4 +1,5 @@
-"""The ONNX export (tools/export_onnx.py) against transformers: the same greedy tokens, close first-step logits."""
+"""The ONNX export (tools/export_onnx.py) against transformers: the same greedy tokens, close first-step logits.
+onnxruntime runs in a forked child (tests/native.py): a crash there fails its test, not the suite."""
 import json
 
 import pytest
@@ -6,6 +7,7 @@ import torch
 from PIL import Image
 
 from conftest import REPO, run_tool
+from native import in_child
 from qwen3_smvl.export.onnx_graphs import ExportError, export
 
 DEMO_MODEL = REPO / 'runs' / 'demo' / 'stage2' / 'last-checkpoint'
@@ -23,14 +25,25 @@ def picture(colour, size) -> Image.Image:
     return image
 
 
-def transformers_greedy(model, runner, images, question, max_new_tokens):
-    inputs = {k: torch.from_numpy(v) for k, v in runner.encode(images, question).items()}
+def transformers_greedy(model, inputs, eos, max_new_tokens):
+    """Greedy tokens and first-step logits of transformers on the inputs OnnxVLM.encode made."""
+    inputs = {k: torch.from_numpy(v) for k, v in inputs.items()}
     with torch.no_grad():
         out = model.generate(**inputs, do_sample=False, max_new_tokens=max_new_tokens)
         first = model(**inputs).logits[0, -1]
     tokens = out[0, inputs['input_ids'].shape[1]:].tolist()
-    ends = [i for i, t in enumerate(tokens) if t in runner.eos]
+    ends = [i for i, t in enumerate(tokens) if t in eos]
     return tokens[:ends[0]] if ends else tokens, first
+
+
+def onnx_answers(folder, prompts, max_new_tokens, quantization=None):
+    """In a child: for each (images, question), OnnxVLM's inputs, greedy tokens and first-step logits; and its eos."""
+    def run():
+        from qwen3_smvl.export.onnx_runtime import OnnxVLM
+        runner = OnnxVLM(folder, quantization)
+        return runner.eos, [(runner.encode(images, question), runner.generate(images, question, max_new_tokens),
+                             runner.first_logits(images, question)) for images, question in prompts]
+    return in_child(run, what=f'onnxruntime ({quantization or "fp32"})')
 
 
 @pytest.fixture(scope='module')
@@ -52,27 +65,24 @@ def test_folder_is_self_contained_in_the_transformers_js_layout(exported):
 
 def test_onnxruntime_answers_as_transformers_token_for_token(exported):
     from transformers import AutoModelForImageTextToText
-
-    from qwen3_smvl.export.onnx_runtime import OnnxVLM
     model_dir, out = exported
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32).eval()
-    runner, int8 = OnnxVLM(out), OnnxVLM(out, 'int8')
+    prompts = [([picture(colour, size)], question) for (colour, size), question in PROMPTS]
+    eos, fp32 = onnx_answers(out, prompts, 12)
+    _, int8 = onnx_answers(out, prompts, 12, 'int8')
     agree = 0
-    for (colour, size), question in PROMPTS:
-        images = [picture(colour, size)]
-        expected, first = transformers_greedy(model, runner, images, question, max_new_tokens=12)
+    for (inputs, tokens, first_logits), (_, int8_tokens, _), prompt in zip(fp32, int8, PROMPTS):
+        expected, first = transformers_greedy(model, inputs, eos, max_new_tokens=12)
         assert len(expected) >= 4  # the head is random: answers are tokens, not sentences, but long enough to check
-        assert runner.generate(images, question, max_new_tokens=12) == expected, (colour, question)
-        torch.testing.assert_close(torch.from_numpy(runner.first_logits(images, question)), first,
-                                   atol=LOGITS_ATOL, rtol=0)
-        agree += int8.generate(images, question, max_new_tokens=12) == expected
+        assert tokens == expected, prompt
+        torch.testing.assert_close(torch.from_numpy(first_logits), first, atol=LOGITS_ATOL, rtol=0)
+        agree += int8_tokens == expected
     print(f'int8 answers equal to fp32: {agree} of {len(PROMPTS)}')  # measured, not asserted
 
 
 def test_a_different_picture_changes_the_logits(exported):
-    from qwen3_smvl.export.onnx_runtime import OnnxVLM
-    runner = OnnxVLM(exported[1])
-    red, blue = (runner.first_logits([picture(c, (64, 64))], '图中有什么？') for c in ('red', 'blue'))
+    _, answers = onnx_answers(exported[1], [([picture(c, (64, 64))], '图中有什么？') for c in ('red', 'blue')], 1)
+    (_, _, red), (_, _, blue) = answers
     assert abs(red - blue).max() > 1e-2
 
 
@@ -93,14 +103,11 @@ def test_bad_input_is_refused_before_any_work(tiny_donors, exported, tmp_path):
 def test_trained_demo_model_answers_the_same_in_onnx(tmp_path):
     """The demo's model on five held-out questions: tools/export_onnx.py's answers are transformers' answers."""
     from transformers import AutoModelForImageTextToText
-
-    from qwen3_smvl.export.onnx_runtime import OnnxVLM
     res = run_tool('tools/export_onnx.py', '--model', DEMO_MODEL, '--out', tmp_path / 'onnx')
     assert res.returncode == 0, res.stderr[-2000:]
     model = AutoModelForImageTextToText.from_pretrained(DEMO_MODEL, dtype=torch.float32).eval()
-    runner = OnnxVLM(tmp_path / 'onnx')
     rows = [json.loads(line) for line in (DEMO_MODEL.parents[1] / 'data' / 'test.jsonl').read_text().splitlines()[:5]]
-    for row in rows:
-        images, question = [Image.open(row['images'][0]).convert('RGB')], row['messages'][0]['content'][7:]
-        expected, _ = transformers_greedy(model, runner, images, question, max_new_tokens=16)
-        assert runner.generate(images, question, max_new_tokens=16) == expected
+    prompts = [([Image.open(row['images'][0]).convert('RGB')], row['messages'][0]['content'][7:]) for row in rows]
+    eos, answers = onnx_answers(tmp_path / 'onnx', prompts, 16)
+    for inputs, tokens, _ in answers:
+        assert tokens == transformers_greedy(model, inputs, eos, max_new_tokens=16)[0]

@@ -85,7 +85,7 @@ def assert_swift_ids_equal_jinja_plus_processor(processor, case):
     request = dict(request, images=images, chat_template_kwargs={'enable_thinking': kwargs['enable_thinking']})
     swift_ids = make_template(processor).encode(request)['input_ids']
     text = processor.apply_chat_template(messages, add_generation_prompt=True, **kwargs)
-    jinja_ids = processor(text=[text], images=[images] if images else None, do_resize=False)['input_ids'][0]
+    jinja_ids = processor(text=[text], images=[images] if images else None)['input_ids'][0]  # the default policy
     assert swift_ids == list(jinja_ids)
     image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
     assert swift_ids.count(image_id) % processor.image_seq_len == 0
@@ -205,8 +205,7 @@ def test_video_ids_equal_jinja_plus_processor(processor, clip, case):
     text = processor.apply_chat_template(messages, chat_template=processor.chat_template, add_generation_prompt=True,
                                          enable_thinking=thinking)
     reference = processor(text=[text], images=[images] if images else None, videos=[[frames]],
-                          video_metadata=[[metadata]], do_sample_frames=True, return_tensors='pt',
-                          images_kwargs={'do_resize': False})
+                          video_metadata=[[metadata]], do_sample_frames=True, return_tensors='pt')
     assert encoded['input_ids'] == reference['input_ids'][0].tolist()
     decoded = processor.tokenizer.decode(encoded['input_ids'])
     assert 'series of four frames from a 0:00:04 [H:MM:SS] video' in decoded
@@ -345,22 +344,23 @@ def test_loader_refuses_a_checkpoint_whose_image_id_is_not_the_tokenizers(splice
 
 
 def test_image_size_policy_matches_the_processor_called_the_same_way(processor, monkeypatch):
-    """Default: a 40x30 image gets 2x2 tiles + global (its own size rounded up to tiles), the ids of the processor
-    called with do_resize=False; SMVL_UPSCALE=true: SmolVLM2's resize to longest_edge, the processor's default."""
+    """Default (SMVL_UPSCALE=true): SmolVLM2's resize to longest_edge, the processor's own default and llama.cpp's;
+    SMVL_UPSCALE=false: a 40x30 image gets 2x2 tiles + global (its own size rounded up to tiles), the ids of the
+    processor called with do_resize=False, and a larger one shrinks to the longest edge first."""
     image_id = processor.tokenizer.convert_tokens_to_ids('<|image_pad|>')
     request = {'messages': [{'role': 'user', 'content': '<image>图中有什么？'}], 'images': [RED]}
     text = processor.apply_chat_template([{'role': 'user', 'content': [img(), img('图中有什么？')]}],
                                          add_generation_prompt=True, enable_thinking=False)
+    upscaled = make_template(processor).encode(request)
+    assert upscaled['pixel_values'].shape[0] == 13 and upscaled['input_ids'].count(image_id) == 13 * 4
+    assert upscaled['input_ids'] == list(processor(text=[text], images=[[RED]])['input_ids'][0])
+    monkeypatch.setenv('SMVL_UPSCALE', 'false')
     fitted = make_template(processor).encode(request)
     assert fitted['pixel_values'].shape[0] == 5 and fitted['input_ids'].count(image_id) == 5 * 4
     assert fitted['input_ids'] == list(processor(text=[text], images=[[RED]], do_resize=False)['input_ids'][0])
     big = Image.new('RGB', (400, 100))
     tiles = make_template(processor).encode(dict(request, images=[big]))['pixel_values'].shape[0]
     assert tiles == 4 * 1 + 1  # shrunk to the 128-pixel longest edge first: a 4x1 grid
-    monkeypatch.setenv('SMVL_UPSCALE', 'true')
-    upscaled = make_template(processor).encode(request)
-    assert upscaled['pixel_values'].shape[0] == 13 and upscaled['input_ids'].count(image_id) == 13 * 4
-    assert upscaled['input_ids'] == list(processor(text=[text], images=[[RED]])['input_ids'][0])
 
 
 GROUNDING_ROW = {'messages': [{'role': 'user', 'content': '<image>框出图中的<ref-object>'},
@@ -368,9 +368,10 @@ GROUNDING_ROW = {'messages': [{'role': 'user', 'content': '<image>框出图中�
                  'objects': {'ref': ['红色圆形', '红色圆形'], 'bbox': [[40, 20, 120, 100], [0, 100, 400, 200]]}}
 
 
-@pytest.mark.parametrize('setting', [{}, {'SMVL_UPSCALE': 'true'}, {'SMVL_LONGEST_EDGE': '64'}])
+@pytest.mark.parametrize('setting', [{}, {'SMVL_UPSCALE': 'false'}, {'SMVL_UPSCALE': 'false', 'SMVL_LONGEST_EDGE': '64'}])
 def test_boxes_are_thousandths_of_the_original_size(processor, monkeypatch, setting):
-    """A 400x200 image is shrunk (default: to 128 pixels), upscaled or shrunk further: its boxes read the same."""
+    """A 400x200 image is resized to the 128-pixel longest edge (default), shrunk, or shrunk further: its boxes
+    read the same."""
     for key, value in setting.items():
         monkeypatch.setenv(key, value)
     row = json.loads(json.dumps(GROUNDING_ROW))  # swift normalises the boxes in place

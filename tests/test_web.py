@@ -86,7 +86,7 @@ def test_the_folder_has_what_transformers_js_reads_and_transformers_reads_the_sa
     app = json.loads((exported / 'smvl_app.json').read_text())
     assert {app['tokens'][k] for k in ('image_token', 'fake_image_token', 'global_image_token')} == {
         tokens.IMAGE_TOKEN, tokens.FAKE_IMAGE_TOKEN, tokens.GLOBAL_IMAGE_TOKEN}
-    assert app['tokens']['box_start'] == tokens.BOX_START and app['images']['upscale'] is False
+    assert app['tokens']['box_start'] == tokens.BOX_START and app['images']['upscale'] is True  # SMVL_UPSCALE's default
     config = json.loads((exported / 'config.json').read_text())
     assert config['transformers.js_config'] == {'use_external_data_format': {}}  # the tiny graphs have no _data files
     # transformers reads the same processor as from the checkpoint

@@ -68,7 +68,8 @@ function useSpliceTokens(processor, tokens) {
   processor.global_img_token = tokens.global_image_token;
 }
 
-/** The recipes' policy (upscale false): encode shrinks larger pictures (fitWithin), the processor only tiles. */
+/** The recipes' image policy (smvl_app.json): upscale true resizes every picture to longest_edge (SmolVLM2's, the
+ * default); false: encode shrinks larger pictures (fitWithin) and the processor only tiles. */
 function useImagePolicy(processor, images) {
   processor.image_processor.do_resize = images.upscale; // true: SmolVLM2's resize of every picture to longest_edge
 }

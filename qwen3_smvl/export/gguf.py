@@ -22,11 +22,16 @@ from typing import Dict, List, Sequence
 from qwen3_smvl.atomic import atomic_folder
 from qwen3_smvl.export import llama_cpp
 from qwen3_smvl.export.onnx_graphs import ExportError, check_checkpoint
+from qwen3_smvl.images import upscales
 from qwen3_smvl.tokens import (
+    BOX_END,
+    BOX_START,
     FAKE_IMAGE_TOKEN,
     GLOBAL_IMAGE_TOKEN,
     IM_END,
     IM_START,
+    OBJECT_REF_END,
+    OBJECT_REF_START,
     SMOLVLM_FAKE_IMAGE_TOKEN,
     SMOLVLM_GLOBAL_IMAGE_TOKEN,
     THINK_END,
@@ -41,6 +46,8 @@ SMOLVLM_ARCHITECTURE = 'SmolVLMForConditionalGeneration'  # the projector conver
 MTMD_STRINGS = {FAKE_IMAGE_TOKEN: SMOLVLM_FAKE_IMAGE_TOKEN, GLOBAL_IMAGE_TOKEN: SMOLVLM_GLOBAL_IMAGE_TOKEN}
 # text mtmd also looks up as single tokens: between rows of tiles, and before the global view
 MTMD_TEXT = ('\n', '\n\n')
+# Qwen's grounding tokens, which the served model's answers carry as text (swift deploy keeps them in content)
+ANSWER_TOKENS = (OBJECT_REF_START, OBJECT_REF_END, BOX_START, BOX_END)
 
 
 def file_names(name: str, quant_type: str) -> Dict[str, str]:
@@ -56,6 +63,10 @@ def check_image_policy(model_dir: Path) -> None:
         raise ExportError(f'{model_dir}: its image processor never splits images (do_image_splitting '
                           f'{image_processor.do_image_splitting}, longest_edge {longest}, tile {tile}); llama.cpp '
                           'always tiles them, so its prompts would differ from every prompt this model was trained on')
+    if not upscales():
+        logger.warning('SMVL_UPSCALE=false: llama.cpp resizes every picture to the longest edge (%d) before tiling; a '
+                       'model trained without that resize gets other tiles for smaller pictures there than in '
+                       'training or `swift deploy` (docs/gguf.md)', longest)
 
 
 def check_mtmd_text(model_dir: Path, tokenizer) -> None:
@@ -196,6 +207,7 @@ def export(model_dir: Path, out: Path, *, types: Sequence[str] = ('f16', ), name
         names = file_names(name, types[0])
         try:
             llama_cpp.convert(stage / 'text', f16, 'f16')
+            llama_cpp.show_in_text(f16, [token_id(tokenizer, t) for t in ANSWER_TOKENS])  # before quantize copies it
             llama_cpp.convert(stage / 'vision', tmp / names['mmproj'], 'f16', mmproj=True)
             check_vocabulary(f16, renames)
             for quant_type in types:

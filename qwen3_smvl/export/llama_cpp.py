@@ -79,3 +79,18 @@ def quantize(source: Path, target: Path, quant_type: str, threads: int = 0) -> N
     params.ftype, params.nthread = ftype, threads
     if llama_cpp.llama_model_quantize(str(source).encode(), str(target).encode(), params) != 0:
         raise LlamaCppError(f'llama_model_quantize failed: {source} -> {target} ({quant_type})')
+
+
+def show_in_text(gguf_file: Path, token_ids) -> None:
+    """Mark TOKEN_IDS user-defined in a GGUF's vocabulary, in place: llama.cpp leaves control tokens out of the text it
+    returns (llama-server's content, ollama's reply), and its converter makes every `<|...|>` token one."""
+    sys.path.insert(0, str(source_dir() / 'gguf-py'))
+    try:
+        from gguf import GGUFReader, TokenType
+    finally:
+        sys.path.pop(0)
+    reader = GGUFReader(gguf_file, 'r+')
+    field = reader.fields['tokenizer.ggml.token_type']
+    for i in token_ids:
+        field.parts[field.data[i]][0] = TokenType.USER_DEFINED
+    reader.data.flush()

@@ -14,7 +14,7 @@ from PIL import Image
 from transformers import AutoProcessor
 
 from qwen3_smvl.export.onnx_graphs import GRAPHS, past_names
-from qwen3_smvl.images import fit_within, open_image
+from qwen3_smvl.images import fit_within, open_image, upscales
 
 
 class OnnxVLM:
@@ -22,8 +22,9 @@ class OnnxVLM:
         import onnxruntime as ort
         folder = Path(folder)
         self.processor = AutoProcessor.from_pretrained(folder)
-        # the recipes' policy (SMVL_UPSCALE=false), as in training: encode shrinks to the longest edge, never upscales
-        self.processor.image_processor.do_resize = False
+        # the recipes' image policy, as in training: SMVL_UPSCALE=false shrinks to the longest edge and never upscales
+        self.upscale = upscales()
+        self.processor.image_processor.do_resize = self.upscale
         config = json.loads((folder / 'config.json').read_text())
         text = config['text_config']
         self.image_token_id = config['image_token_id']
@@ -44,7 +45,8 @@ class OnnxVLM:
         content = [{'type': 'image'} for _ in images] + [{'type': 'text', 'text': question}]
         prompt = self.processor.apply_chat_template([{'role': 'user', 'content': content}], add_generation_prompt=True,
                                                     enable_thinking=False)
-        images = [fit_within(image, self.processor.image_processor.size['longest_edge']) for image in images]
+        if not self.upscale:
+            images = [fit_within(image, self.processor.image_processor.size['longest_edge']) for image in images]
         return dict(self.processor(text=prompt, images=images or None, return_tensors='np'))
 
     def prompt_embeddings(self, inputs: Dict[str, np.ndarray]) -> np.ndarray:

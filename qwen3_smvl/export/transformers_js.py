@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from qwen3_smvl import tokens
+from qwen3_smvl.images import upscales
 
 APP_FILE = 'smvl_app.json'
 
@@ -56,8 +57,8 @@ def app_settings(folder: Path) -> dict:
         'tokens': {**tokens.PROCESSOR_TOKENS, 'object_ref_start': tokens.OBJECT_REF_START,
                    'object_ref_end': tokens.OBJECT_REF_END, 'box_start': tokens.BOX_START,
                    'box_end': tokens.BOX_END, 'think_start': tokens.THINK_START, 'think_end': tokens.THINK_END},
-        # the recipes' default (SMVL_UPSCALE=false): shrink to the longest edge, never upscale, then tile
-        'images': {'longest_edge': image_processor['size']['longest_edge'], 'upscale': False,
+        # the recipes' image policy at export (SMVL_UPSCALE, default true: resize to the longest edge, then tile)
+        'images': {'longest_edge': image_processor['size']['longest_edge'], 'upscale': upscales(),
                    'tile_size': image_processor['max_image_size']['longest_edge'],
                    'image_splitting': image_processor.get('do_image_splitting', True)},
         # box coordinates are thousandths of the original picture (qwen3_smvl/grounding.py)

@@ -4,7 +4,8 @@
 
 deploy.sh serves the checkpoint on a free local port (its backend choice, environments and image limits), and swift's
 own page (`swift app --base_url`) talks to it. Three of the page's functions are wrapped, the rest is swift's:
-  - an answer's <think> part is folded under a 思考过程 summary; refs and boxes show as text, not raw tokens
+  - an answer's thinking (the server's reasoning_content) is folded under a 思考过程 summary; refs and boxes show
+    as text, not raw tokens
   - an answer with boxes is followed by the question's image with the boxes drawn on it
   - an upload that is not a usable image is refused on the page, naming it and why; the chat goes on
 """
@@ -25,7 +26,7 @@ from qwen3_smvl.draw import draw_boxes
 from qwen3_smvl.grounding import parse
 from qwen3_smvl.images import ImageError, open_image
 from qwen3_smvl.serve.deploy import served
-from qwen3_smvl.tokens import BOX_END, BOX_START, OBJECT_REF_END, OBJECT_REF_START
+from qwen3_smvl.tokens import BOX_END, BOX_START, OBJECT_REF_END, OBJECT_REF_START, THINK_END, THINK_START
 
 THINKING = re.compile(r'^\s*<think>(.*?)(?:</think>|$)', re.S)  # a streamed answer may not have closed it yet
 REF = re.compile(f'{re.escape(OBJECT_REF_START)}(.*?)(?:{re.escape(OBJECT_REF_END)}|$)', re.S)
@@ -69,10 +70,43 @@ def boxes_picture(real_history: list) -> Optional[str]:
     return out.name
 
 
+class ThinkingAsText:
+    """The page's client with each answer's `reasoning_content` (the server's thinking, qwen3_smvl/serve/reasoning.py)
+    put back in front of its `content` as a <think> block, which `shown` folds: swift's page reads `content` alone."""
+
+    def __init__(self, client):
+        self.client = client
+
+    async def infer_async(self, *args, **kwargs):
+        result = await self.client.infer_async(*args, **kwargs)
+        if hasattr(result, 'choices'):  # not streamed
+            message = result.choices[0].message
+            if message.reasoning_content:
+                message.content = f'{THINK_START}\n{message.reasoning_content}\n{THINK_END}\n\n{message.content or ""}'
+            return result
+        return self.stream(result)
+
+    @staticmethod
+    async def stream(chunks):
+        opened = closed = False
+        async for chunk in chunks:
+            if chunk is not None:
+                delta = chunk.choices[0].delta
+                text = ''
+                if delta.reasoning_content:
+                    text, opened = ('' if opened else f'{THINK_START}\n') + delta.reasoning_content, True
+                if delta.content and opened and not closed:
+                    text, closed = f'{text}\n{THINK_END}\n\n', True
+                delta.content = text + (delta.content or '')
+            yield chunk
+
+
 async def model_chat(history: list, real_history: list, system: Optional[str], **kwargs):
-    """swift's model_chat, then the drawn boxes as a row of their own (dropped again before a regenerate)."""
+    """swift's model_chat with the thinking shown, then the drawn boxes as a row of their own (dropped again before a
+    regenerate)."""
     while history and history[-1][0] is None:  # a drawn-boxes row is the page's only row without a user part
         history.pop()
+    kwargs['client'] = ThinkingAsText(kwargs['client'])
     async for history, real_history in swift_model_chat(history, real_history, system, **kwargs):
         yield history, real_history
     picture = boxes_picture(real_history) if real_history else None
