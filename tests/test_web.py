@@ -33,8 +33,8 @@ def picture(colour, size, shape='square') -> Image.Image:
     return image
 
 
-# Pictures of exactly one tile (max_image_size): the processor neither rescales nor splits them, so transformers.js
-# and transformers see the same pixels. Colours, shapes, Chinese and English questions.
+# Pictures of exactly one tile (max_image_size): under SMVL_UPSCALE=false the processor neither rescales nor splits
+# them, so transformers.js and transformers see the same pixels. Colours, shapes, Chinese and English questions.
 EXACT = [(('red', 'square'), '图中有什么？'), (('blue', 'circle'), '这是什么颜色？'),
          (('green', 'square'), '描述这张图片。'), (('white', 'circle'), '图中有几个圆形？'),
          (('black', 'square'), 'What is in the picture?'), (('purple', 'circle'), '黄色的形状在哪里？')]
@@ -95,33 +95,47 @@ def test_the_folder_has_what_transformers_js_reads_and_transformers_reads_the_sa
     assert ours.chat_template == original.chat_template
 
 
+@pytest.fixture(scope='module')
+def exported_no_upscale(exported, tmp_path_factory):
+    """The export as tools/export_onnx.py writes it under SMVL_UPSCALE=false (the policy is recorded in smvl_app.json)."""
+    out = tmp_path_factory.mktemp('web_no_upscale') / 'model'
+    shutil.copytree(exported, out)
+    app = json.loads((out / 'smvl_app.json').read_text())
+    app['images']['upscale'] = False
+    (out / 'smvl_app.json').write_text(json.dumps(app))
+    return out
+
+
 @needs_node
-def test_node_answers_as_onnxruntime_token_for_token(exported, tmp_path):
-    """web/ask.mjs (transformers.js in Node, fp32) against OnnxVLM: equal greedy tokens where the pixels can be equal;
-    the same prompt layout (tiles, image tokens) everywhere; on resampled pictures the agreement is printed."""
-    from qwen3_smvl.export.onnx_runtime import OnnxVLM
-    runner = OnnxVLM(exported)
-    tile = json.loads((exported / 'preprocessor_config.json').read_text())['max_image_size']['longest_edge']
+def test_node_answers_as_onnxruntime_token_for_token(exported, exported_no_upscale, tmp_path, monkeypatch):
+    """web/ask.mjs (transformers.js in Node, fp32) against OnnxVLM (onnxruntime, in a child process): equal greedy
+    tokens where the pixels can be equal; the same prompt layout (tiles, image tokens) everywhere; on resampled
+    pictures the agreement is printed."""
+    from test_onnx import onnx_answers
     answers = []
-    for (colour, shape), question in EXACT:
-        image, path = picture(colour, (tile, tile), shape), tmp_path / f'{colour}.png'
+    # Pictures of one tile are only left unresampled under SMVL_UPSCALE=false; the default resizes them up
+    with monkeypatch.context() as env:
+        env.setenv('SMVL_UPSCALE', 'false')
+        tile = json.loads((exported / 'preprocessor_config.json').read_text())['max_image_size']['longest_edge']
+        pictures = [picture(colour, (tile, tile), shape) for (colour, shape), _ in EXACT]
+        _, reference = onnx_answers(exported_no_upscale, [([p], q) for p, (_, q) in zip(pictures, EXACT)], NEW_TOKENS)
+    for image, ((colour, shape), question), (inputs, expected, _) in zip(pictures, EXACT, reference):
+        path = tmp_path / f'{colour}.png'
         image.save(path)
-        expected = runner.generate([image], question, max_new_tokens=NEW_TOKENS)
         assert len(expected) >= 4  # the head is random: tokens, not sentences, but enough to compare
-        inputs = runner.encode([image], question)
-        assert abs(node_pixels(exported, path) - inputs['pixel_values']).max() < 1e-6  # the same pixels
-        got = node_answer(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
+        assert abs(node_pixels(exported_no_upscale, path) - inputs['pixel_values']).max() < 1e-6  # the same pixels
+        got = node_answer(exported_no_upscale, path, question, '--max-new-tokens', str(NEW_TOKENS))
         assert got['promptTokens'] == inputs['input_ids'].shape[1], question
         assert got['tokens'] == expected, (colour, shape, question)
         answers.append(tuple(expected))
     assert len(set(answers)) > 1  # the answers depend on the input
     same = 0
-    for (colour, shape, size), question in RESAMPLED:
-        image, path = picture(colour, size, shape), tmp_path / f'{colour}-{size[0]}x{size[1]}.png'
+    pictures = [picture(colour, size, shape) for (colour, shape, size), _ in RESAMPLED]
+    _, reference = onnx_answers(exported, [([p], q) for p, (_, q) in zip(pictures, RESAMPLED)], NEW_TOKENS)
+    for image, ((colour, shape, size), question), (inputs, expected, _) in zip(pictures, RESAMPLED, reference):
+        path = tmp_path / f'{colour}-{size[0]}x{size[1]}.png'
         image.save(path)
-        expected = runner.generate([image], question, max_new_tokens=NEW_TOKENS)
         got = node_answer(exported, path, question, '--max-new-tokens', str(NEW_TOKENS))
-        inputs = runner.encode([image], question)
         assert got['promptTokens'] == inputs['input_ids'].shape[1], size  # the same tiles, so the same layout
         same += got['tokens'] == expected
         print(f'{size[0]}x{size[1]}: {pixel_gaps(node_pixels(exported, path), inputs["pixel_values"])}, '
