@@ -241,8 +241,8 @@ def test_trained_model_answers_through_llama_cpp_pythons_chat_api(box_model):
 
 @pytest.mark.slow
 @needs_llama_server
-@pytest.mark.parametrize('quant_type', ['f16', 'q4_k_m'])
-def test_llama_server_answers_a_picture_as_served(box_model, tmp_path, quant_type):
+@pytest.mark.parametrize('quant_type, repack', [('f16', None), ('q4_k_m', None), ('q4_k_m', False)])
+def test_llama_server_answers_a_picture_as_served(box_model, tmp_path, quant_type, repack):
     """llama.cpp's own OpenAI server with the flags docs/gguf.md gives users (thinking off, as the recipes serve):
     `content` is the answer `swift deploy`'s model gives, its ref and box tokens included (the export marks them as
     text in the GGUF's vocabulary, where llama.cpp's converter made them control tokens, which replies leave out)."""
@@ -251,7 +251,7 @@ def test_llama_server_answers_a_picture_as_served(box_model, tmp_path, quant_typ
     template = swift_template(model_dir, 'transformers')
     tokens = served_greedy(model, template, [image], question, end_tokens(model_dir), 64)
     assert EXPECTED_BOX in template.tokenizer.decode(tokens)
-    with llama_server(folder, tmp_path / 'llama-server.log', quant_type) as base:
+    with llama_server(folder, tmp_path / 'llama-server.log', quant_type, repack=repack) as base:  # False: AMX's flag
         status, text = post(base, chat([data_url(image)], question, max_tokens=64, repeat_penalty=1.0))
     assert status == 200, text
     message = json.loads(text)['choices'][0]['message']

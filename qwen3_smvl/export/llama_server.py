@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator, List
+from typing import Iterator, List, Optional
 
 from qwen3_smvl.export.gguf import file_names
 from qwen3_smvl.serve.deploy import free_port, stop
@@ -33,13 +33,15 @@ def cpu_has_amx() -> bool:
         return False
 
 
-def server_args(folder, quant_type: str = 'f16', name: str = 'qwen3-smvl', threads: int = 0) -> List[str]:
-    """llama-server's model and chat flags for an export folder (no host or port)."""
+def server_args(folder, quant_type: str = 'f16', name: str = 'qwen3-smvl', threads: int = 0,
+                repack: Optional[bool] = None) -> List[str]:
+    """llama-server's model and chat flags for an export folder (no host or port); REPACK None: off where AMX is."""
     names = file_names(name, quant_type)
     folder = Path(folder)
+    repack = not cpu_has_amx() if repack is None else repack
     return ['-m', str(folder / names['model']), '--mmproj', str(folder / names['mmproj']), '--jinja',
             '--chat-template-kwargs', json.dumps({'enable_thinking': False}),
-            '--threads', str(threads or os.cpu_count()), *(['--no-repack'] if cpu_has_amx() else [])]
+            '--threads', str(threads or os.cpu_count()), *([] if repack else ['--no-repack'])]
 
 
 @contextlib.contextmanager
