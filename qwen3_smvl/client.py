@@ -21,6 +21,13 @@ def post(base: str, body=None, raw: bytes = None, path: str = '/chat/completions
         return e.code, e.read().decode()
 
 
+def answered(text: str) -> bool:
+    """A chat completion body that carries an answer: a message with generated tokens. Its content may be '' (a
+    random test model's tokens can all be special ones, which decoding leaves out), or null beside tool calls."""
+    body = json.loads(text)
+    return 'message' in body['choices'][0] and body['usage']['completion_tokens'] > 0
+
+
 def data_url(width: int, height: int, colour=(200, 30, 30)) -> str:
     buf = io.BytesIO()
     Image.new('RGB', (width, height), colour).save(buf, format='PNG')

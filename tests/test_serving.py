@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 
-from qwen3_smvl.client import chat, data_url, post
+from qwen3_smvl.client import answered, chat, data_url, post
 from test_vllm import VLLM_PYTHON
 
 pytestmark = pytest.mark.slow
@@ -42,14 +42,14 @@ def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, back
             assert 400 <= status < 500 and message in text, (name, status, text)
         for url in (good, str(image_file)):  # base64 data URL and a local file path
             status, text = post(base, chat([url]))
-            assert status == 200 and json.loads(text)['choices'][0]['message']['content'], text
+            assert status == 200 and answered(text), text
         status, text = post(base, chat([good], stream=True))
         chunks = [line[len('data: '):] for line in text.splitlines() if line.startswith('data: ')]
         assert status == 200 and chunks[-1] == '[DONE]' and len(chunks) > 2
         with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda _: post(base, chat([good])), range(16)))
         assert [s for s, _ in answers] == [200] * 16
-        assert all(json.loads(t)['choices'][0]['message']['content'] for _, t in answers)
+        assert all(answered(t) for _, t in answers)
         # 300 requests at concurrency 16, a quarter of them bad: no 5xx, every good one answered, no memory growth
         report = soak(base, SERVER_PIDS[base], n=300, concurrency=16, max_images=2)
         print(backend, report)

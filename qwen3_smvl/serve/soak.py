@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 
-from ..client import chat, data_url, post
+from ..client import answered, chat, data_url, post
 
 
 def tree_rss(pid: int) -> int:
@@ -43,9 +43,8 @@ def soak(base: str, server_pid: int, n: int = 300, concurrency: int = 16, max_im
         seconds = time.perf_counter() - t0
     rss_after = tree_rss(server_pid)
     statuses = [s for s, _ in replies]
-    answered = sum(1 for (ok, _), (s, t) in zip(work, replies)
-                   if ok and s == 200 and json.loads(t)['choices'][0]['message']['content'])
-    return {'requests': n, 'concurrency': concurrency, 'good': sum(ok for ok, _ in work), 'good_answered': answered,
+    good_answered = sum(1 for (ok, _), (s, t) in zip(work, replies) if ok and s == 200 and answered(t))
+    return {'requests': n, 'concurrency': concurrency, 'good': sum(ok for ok, _ in work), 'good_answered': good_answered,
             'bad': sum(not ok for ok, _ in work),
             'bad_4xx': sum(1 for (ok, _), s in zip(work, statuses) if not ok and 400 <= s < 500),
             'status_5xx': sum(1 for s in statuses if s >= 500), 'seconds': seconds,
