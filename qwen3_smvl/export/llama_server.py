@@ -11,13 +11,11 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator, List, Optional
 
 from qwen3_smvl.export.gguf import file_names
-from qwen3_smvl.serve.deploy import free_port, stop
+from qwen3_smvl.serve.deploy import free_port, stop, wait_until_answering
 
 
 def executable() -> str:
@@ -56,17 +54,7 @@ def llama_server(folder, log_file, quant_type: str = 'f16', timeout: float = 300
                                    '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
                                   start_new_session=True)
         try:
-            deadline = time.time() + timeout
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f'llama-server exited ({server.returncode}); see {log_file}')
-                try:
-                    urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=2)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise TimeoutError(f'llama-server did not answer on port {port} after {timeout}s; see {log_file}')
-                    time.sleep(0.5)
+            wait_until_answering(server, f'http://127.0.0.1:{port}/health', 'llama-server', log_file, timeout)
             yield f'http://127.0.0.1:{port}/v1'
         finally:
             stop(server)

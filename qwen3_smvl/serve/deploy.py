@@ -30,22 +30,27 @@ def served(model_dir, log_file, timeout: float = 600, **env) -> Iterator[str]:
                                   stderr=subprocess.STDOUT, start_new_session=True)
         try:
             base = f'http://127.0.0.1:{port}/v1'
-            deadline = time.time() + timeout
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f'swift deploy exited ({server.returncode}); see {log_file}')
-                try:
-                    urllib.request.urlopen(base + '/models', timeout=2)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise TimeoutError(f'no server on port {port} after {timeout}s; see {log_file}')
-                    time.sleep(1)
+            wait_until_answering(server, base + '/models', 'swift deploy', log_file, timeout)
             SERVER_PIDS[base] = server.pid
             yield base
         finally:
             SERVER_PIDS.pop(f'http://127.0.0.1:{port}/v1', None)
             stop(server)
+
+
+def wait_until_answering(server: subprocess.Popen, url: str, name: str, log_file, timeout: float) -> None:
+    """Poll URL until the server answers; raise if it exits first or TIMEOUT seconds pass (its log names why)."""
+    deadline = time.time() + timeout
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f'{name} exited ({server.returncode}); see {log_file}')
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise TimeoutError(f'{name} did not answer at {url} after {timeout}s; see {log_file}')
+            time.sleep(1)
 
 
 def stop(server: subprocess.Popen) -> None:
