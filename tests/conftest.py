@@ -144,4 +144,24 @@ def train_rows(splice: Path, work: Path, rows: list, lr: float = 3e-3, target_lo
     return out
 
 
+TOOLS = [{'type': 'function', 'function': {'name': 'get_weather', 'description': '查询天气', 'parameters': {
+    'type': 'object', 'properties': {'city': {'type': 'string'}}, 'required': ['city']}}}]
+TOOL_CALL = {'name': 'get_weather', 'arguments': {'city': '北京'}}
+
+
+def thinking_rows(work: Path):
+    """Rows that teach a splice to think before it counts (thinking on), to answer alone (off), and to call a tool:
+    (rows, the picture)."""
+    image = work / 'triangles.png'
+    Image.new('RGB', (64, 48), 'white').save(image)
+    question = {'role': 'user', 'content': '<image>图中有几个三角形？'}
+    thinks = {'messages': [question, {'role': 'assistant', 'content': '<think>\n数一数\n</think>\n\n三个'}],
+              'images': [str(image)]}
+    answers = {'messages': [question, {'role': 'assistant', 'content': '三个'}], 'images': [str(image)]}  # thinking off
+    calls = {'messages': [{'role': 'user', 'content': '北京天气？'}, {'role': 'assistant', 'content': (
+        f'<tool_call>\n{json.dumps(TOOL_CALL, ensure_ascii=False)}\n</tool_call>')}], 'tools': TOOLS}
+    # both turns begin '<think>': '\n' when it thinks, '\n\n' when thinking is off; twice the first keeps it ahead
+    return [thinks, thinks, answers, calls], Image.open(image)
+
+
 EXPECTED_BOX = ref_text('红色圆形') + box_text(125, 250, 375, 750)  # [8, 12, 24, 36] of 64x48 in thousandths

@@ -23,7 +23,9 @@ def write_configs(root: Path, configs) -> None:
     (root / 'README.md').write_text('\n'.join(lines + ['---', '']))
 
 
-def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3) -> Path:
+def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3, open_question=None) -> Path:
+    """MMMU's layout (MMMU/MMMU): a config per subject, split `validation`; multiple-choice rows, or with
+    OPEN_QUESTION=(question, answer) open-answer rows (`question_type` open, no options)."""
     import datasets
     features = datasets.Features({
         'id': datasets.Value('string'), 'question': datasets.Value('string'), 'options': datasets.Value('string'),
@@ -41,6 +43,9 @@ def make_mmmu(root: Path, subjects=('Art', 'Math'), per_subject: int = 3) -> Pat
                          'topic_difficulty': 'Easy', 'question_type': 'multiple-choice', 'subfield': subject,
                          'image_1': {'bytes': png(COLOURS[colour]), 'path': None},
                          **{f'image_{i}': None for i in range(2, 8)}})
+            if open_question:
+                rows[-1].update(question=open_question[0], answer=open_question[1], options='[]',
+                                question_type='open')
         (root / subject).mkdir(parents=True, exist_ok=True)
         datasets.Dataset.from_list(rows, features=features).to_parquet(str(root / subject / 'validation-00000.parquet'))
     write_configs(root, [(s, 'validation', f'{s}/validation-*') for s in subjects])

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from conftest import run_tool
-from eval_data import make_cmmmu, make_mmbench, make_mmmu
+from eval_data import COLOURS, make_cmmmu, make_mmbench, make_mmmu, png
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +61,36 @@ def test_an_evaluation_that_scores_nothing_fails(tiny_splice, tmp_path):
                        '--max-tokens', 4, check=False, timeout=900)
     assert res.returncode == 1
     assert 'error: no sample of cmmmu was scored' in res.stderr and '物理' in res.stderr
+
+
+def test_evalscope_scores_the_answer_of_a_thinking_model(tiny_splice, tmp_path):
+    """Thinking on: the served answer's thinking comes as reasoning_content, EvalScope scores `content` alone (MMMU's
+    open question, official open-answer scoring) and keeps the thinking apart in its review."""
+    from evalscope.benchmarks.mmmu.mmmu_adapter import OPEN_PROMPT
+
+    from conftest import train_rows
+    from qwen3_smvl.serve.deploy import served
+    question = '<image 1> 图中有几个三角形？'
+    make_mmmu(tmp_path / 'bench' / 'mmmu', subjects=('Math',), per_subject=1, open_question=(question, '3'))
+    # the tiny splice taught to think, then answer, to the very prompt EvalScope sends
+    image = tmp_path / 'circle.png'
+    image.write_bytes(png(COLOURS['red']))  # the picture make_mmmu puts in its first row
+    prompt = OPEN_PROMPT.format(question=question).replace('<image 1>', '<image>')
+    row = {'messages': [{'role': 'user', 'content': prompt},
+                        {'role': 'assistant', 'content': '<think>\n数一数\n</think>\n\nANSWER: 3'}], 'images': [str(image)]}
+    model = train_rows(tiny_splice, tmp_path, [row], target_loss=0.05)
+    work = tmp_path / 'eval'
+    with served(model, tmp_path / 'deploy.log', ENABLE_THINKING='true') as base:
+        res = run_tool('eval/mmmu.py', '--api-url', base, '--model', 'qwen3-smvl', '--local-path', tmp_path / 'bench',
+                       '--datasets', 'mmmu', '--work-dir', work, '--max-tokens', 32, timeout=900)
+    [review] = [json.loads(line) for f in (work / 'reviews' / 'qwen3-smvl').glob('mmmu_Math*.jsonl')
+                for line in f.read_text().splitlines()]
+    score = review['sample_score']['score']
+    assert score['prediction'] == 'ANSWER: 3'  # the served content: no think block in what is scored
+    assert score['extracted_prediction'] == '3' and score['value'][score['main_score_name']] == 1.0
+    # the thinking came back too, as EvalScope's reasoning part of the message, beside the answer
+    [prediction] = [json.loads(line) for line in (work / 'predictions' / 'qwen3-smvl' / 'mmmu_Math.jsonl').open()]
+    parts = prediction['model_output']['choices'][0]['message']['content']
+    assert [(p['type'], p.get('reasoning') or p.get('text')) for p in parts] == [('reasoning', '数一数'),
+                                                                                  ('text', 'ANSWER: 3')]
+    assert '| mmmu | Math | 1 | 1.0000 |' in res.stdout

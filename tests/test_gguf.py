@@ -8,7 +8,17 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import EXPECTED_BOX, REPO, ref_text, run_tool, swift_template, train_box_model, with_distinct_head
+from conftest import (
+    EXPECTED_BOX,
+    REPO,
+    ref_text,
+    run_tool,
+    swift_template,
+    thinking_rows,
+    train_box_model,
+    train_rows,
+    with_distinct_head,
+)
 from native import in_child
 
 llama_cpp = pytest.importorskip('llama_cpp', reason='llama-cpp-python is not installed (make venv builds it)')
@@ -257,6 +267,29 @@ def test_llama_server_answers_a_picture_as_served(box_model, tmp_path, quant_typ
     message = json.loads(text)['choices'][0]['message']
     print(f'served: {template.tokenizer.decode(tokens)!r}; llama-server {quant_type}: {message!r}')
     assert message['content'] == template.tokenizer.decode(tokens)  # the ref and box tokens too, as swift deploy sends
+
+
+@pytest.mark.slow
+@needs_llama_server
+def test_llama_server_puts_thinking_in_reasoning_content(vocab_splice, tmp_path):
+    """llama-server with docs/gguf.md's flags answers as `swift deploy` does (tests/test_openai_client.py): thinking
+    off (its default, as the recipes serve) gives the answer alone in `content`; a request's
+    chat_template_kwargs turning it on gives the thinking in `reasoning_content` (its default --reasoning-format)."""
+    from qwen3_smvl.client import chat, post
+    rows, image = thinking_rows(tmp_path)
+    export(train_rows(vocab_splice, tmp_path, rows, target_loss=0.05), tmp_path / 'gguf', types=['f16'])
+    request = chat([data_url(image)], '图中有几个三角形？', max_tokens=24, repeat_penalty=1.0)
+    messages = {}
+    with llama_server(tmp_path / 'gguf', tmp_path / 'llama-server.log') as base:
+        for thinking in (None, True, False):
+            extra = {} if thinking is None else {'chat_template_kwargs': {'enable_thinking': thinking}}
+            status, text = post(base, {**request, **extra})
+            assert status == 200, text
+            messages[thinking] = json.loads(text)['choices'][0]['message']
+    print(messages)
+    assert messages[None]['content'] == messages[False]['content'] == '三个'
+    assert not messages[None].get('reasoning_content') and not messages[False].get('reasoning_content')
+    assert (messages[True]['reasoning_content'].strip(), messages[True]['content'].strip()) == ('数一数', '三个')
 
 
 @pytest.mark.slow

@@ -1,35 +1,22 @@
 """Served answers as OpenAI clients read them: the official `openai` client against recipes/deploy.sh on both
 backends, streamed and not, thinking on and off, and a tool call (qwen3_smvl/serve/reasoning.py)."""
-import base64
 import json
 
 import pytest
-from PIL import Image
 
-from conftest import train_rows
+from conftest import TOOL_CALL, TOOLS, thinking_rows, train_rows
+from qwen3_smvl.export.gguf_runtime import data_url
 from test_serving import BACKENDS
 
 pytestmark = pytest.mark.slow
-TOOLS = [{'type': 'function', 'function': {'name': 'get_weather', 'description': '查询天气', 'parameters': {
-    'type': 'object', 'properties': {'city': {'type': 'string'}}, 'required': ['city']}}}]
-TOOL_CALL = {'name': 'get_weather', 'arguments': {'city': '北京'}}
 
 
 @pytest.fixture(scope='module')
 def thinking_model(tiny_splice, tmp_path_factory):
     """The tiny splice trained to think before it counts, and to call a tool: (model, the picture's data URL)."""
     work = tmp_path_factory.mktemp('thinking')
-    image = work / 'triangles.png'
-    Image.new('RGB', (64, 48), 'white').save(image)
-    question = {'role': 'user', 'content': '<image>图中有几个三角形？'}
-    thinks = {'messages': [question, {'role': 'assistant', 'content': '<think>\n数一数\n</think>\n\n三个'}],
-              'images': [str(image)]}
-    answers = {'messages': [question, {'role': 'assistant', 'content': '三个'}], 'images': [str(image)]}  # thinking off
-    calls = {'messages': [{'role': 'user', 'content': '北京天气？'}, {'role': 'assistant', 'content': (
-        f'<tool_call>\n{json.dumps(TOOL_CALL, ensure_ascii=False)}\n</tool_call>')}], 'tools': TOOLS}
-    # both turns begin '<think>': '\n' when it thinks, '\n\n' when thinking is off; twice the first keeps it ahead
-    rows = [thinks, thinks, answers, calls]
-    return train_rows(tiny_splice, work, rows, target_loss=0.05), 'data:image/png;base64,' + base64.b64encode(image.read_bytes()).decode()
+    rows, image = thinking_rows(work)
+    return train_rows(tiny_splice, work, rows, target_loss=0.05), data_url(image)
 
 
 def ask(client, url, thinking, stream):
