@@ -1,9 +1,9 @@
 """Open a clip as SmolVLM2's processor samples it: a file, bytes, a base64 data URL, or a list of frame images.
 
 Training and serving both go through here. Frames are chosen by the checkpoint's own video processor
-(`SmolVLMVideoProcessor.sample_frames`: `fps` frames a second, at most `num_frames`) and decoded with transformers'
-PyAV reader (`transformers.video_utils.load_video`), which decodes only up to the last frame it needs. What would hurt
-(no frames, too long, too many pixels a frame) is refused from the container's header, before any frame is decoded.
+(`SmolVLMVideoProcessor.sample_frames`: `fps` frames a second, at most `num_frames`) and read by PyAV
+(clip_reader.py: frame times from the packets, frames found by seeking, turned upright). What would hurt (no frames,
+too long, too many pixels a frame) is refused before any frame is decoded.
 """
 import io
 import os
@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import List, Tuple, Union
 
 import numpy as np
-from transformers.video_utils import VideoMetadata, load_video, read_video_pyav
+from transformers.video_utils import VideoMetadata
+
+from .clip_reader import Truncated, read_clip
 
 from .images import ImageError, decode_base64, describe, open_image
 
-# Limits, overridable by environment variable: 256 MiB encoded, 10 minutes, 4096x4096 a frame (SmolVLM's limit).
+# Limits, overridable by environment variable: 256 MiB encoded, 60 minutes (Video-MME's longest; reading seeks, so
+# a clip costs the frames sampled, not its length), 4096x4096 a frame (SmolVLM's limit).
 MAX_VIDEO_BYTES = int(os.environ.get('SMVL_MAX_VIDEO_BYTES', 256 * 2**20))
-MAX_VIDEO_SECONDS = float(os.environ.get('SMVL_MAX_VIDEO_SECONDS', 600))
+MAX_VIDEO_SECONDS = float(os.environ.get('SMVL_MAX_VIDEO_SECONDS', 3600))
 MAX_VIDEO_PIXELS = int(os.environ.get('SMVL_MAX_VIDEO_PIXELS', 4096 * 4096))
 
 VideoSource = Union[str, bytes, Path, list, tuple]
@@ -69,23 +72,18 @@ def read_video_bytes(source: Union[str, bytes], max_bytes: int = None) -> bytes:
 
 
 def decode(source, sample) -> Clip:
-    """transformers' PyAV reader on a path (load_video) or on bytes (the reader load_video calls)."""
+    """PyAV on a path or on bytes (clip_reader.read_clip), its failures as VideoError."""
     import av
     try:
-        if isinstance(source, bytes):
-            frames, metadata = read_video_pyav(io.BytesIO(source), sample)
-        else:
-            frames, metadata = load_video(str(source), backend='pyav', sample_indices_fn=sample)
+        return read_clip(io.BytesIO(source) if isinstance(source, bytes) else str(source), sample)
     except VideoError:
         raise
-    except IndexError:  # the reader's container.streams.video[0]
+    except IndexError:  # container.streams.video[0]
         raise VideoError('the video has no frames (no video stream in the file)', 'video has no frames') from None
+    except Truncated as e:
+        raise VideoError(f'truncated video: only {e.args[0]} frames could be read', 'truncated video') from None
     except (av.error.FFmpegError, ValueError, EOFError) as e:
         raise VideoError(f'not a readable video (corrupt, truncated, or not a video): {e}') from None
-    if len(frames) != len(metadata.frames_indices):
-        raise VideoError(f'truncated video: {len(frames)} of the {len(metadata.frames_indices)} sampled frames could '
-                         f'be decoded ({metadata.total_num_frames} declared)', 'truncated video')
-    return frames, metadata
 
 
 def frames_as_clip(frames: list, sample, fps: float) -> Clip:

@@ -49,7 +49,7 @@ def test_transformers_backend_answers_video_url(tiny_splice, clips, tmp_path):
             'path outside ALLOWED_LOCAL_MEDIA_PATH': (str(clips / 'outside' / 'clip.mp4'),
                                                       'Refusing to read the media file'),
             'not a video': (mp4_url(b'this is not a video' * 10), 'not a readable video'),
-            'truncated': (mp4_url(clip[:len(clip) // 2]), 'not a readable video'),
+            'truncated': (mp4_url(clip[:len(clip) // 2]), 'truncated video'),
             'truncated base64': (mp4_url(clip)[:-7], 'invalid base64'),
         }
         for name, (url, message) in bad.items():

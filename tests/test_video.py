@@ -39,7 +39,7 @@ def bad_sources(clip, tmp_path):
     (tmp_path / 'junk.mp4').write_bytes(b'\x00\x00\x00\x18ftypmp42' + bytes(range(256)) * 8)
     (tmp_path / 'notes.mp4').write_text('这不是视频')
     return {
-        'truncated': (tmp_path / 'cut.mp4', 'unreadable video', 'truncated'),  # FFmpeg stops at the cut
+        'truncated': (tmp_path / 'cut.mp4', 'truncated video', 'truncated video: only'),  # fewer frames than declared
         'corrupt': (tmp_path / 'junk.mp4', 'unreadable video', 'not a readable video'),
         'not a video': (tmp_path / 'notes.mp4', 'unreadable video', 'not a readable video'),
         'zero frames': (no_frames(tmp_path / 'empty.mp4'), 'video has no frames', 'the video has no frames'),

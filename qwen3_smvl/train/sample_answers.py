@@ -32,7 +32,8 @@ logger = get_logger()
 
 
 def load_sample_rows(path: str, n: int) -> List[dict]:
-    """The first n rows of a swift jsonl, rows with images first, each as (prompt messages, images, expected)."""
+    """The first n rows of a swift jsonl, rows with images first, each as (prompt messages, images, videos,
+    expected)."""
     rows = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
     # a box in a question needs the template's image-size normalisation: such rows are not asked
     rows = [r for r in rows if not any('<bbox>' in m['content'] for m in r['messages'] if m['role'] == 'user')]
@@ -45,6 +46,7 @@ def load_sample_rows(path: str, n: int) -> List[dict]:
         expected = messages[-1]['content'] if messages[-1]['role'] == 'assistant' else None
         prompt = messages[:-1] if expected is not None else messages
         samples.append({'row': i, 'id': row.get('id'), 'messages': prompt, 'images': row.get('images') or [],
+                        'videos': row.get('videos') or [],
                         'question': next((m['content'] for m in reversed(prompt) if m['role'] == 'user'), ''),
                         'expected': expected})
     return samples
@@ -116,7 +118,8 @@ class SampleAnswersCallback(TrainerCallback):
         try:
             template.padding_free = False  # generation pads its batch, as swift's own predict step does
             engine = TransformersEngine(model, template=template, max_batch_size=len(self.samples))
-            requests = [InferRequest(messages=s['messages'], images=list(s['images'])) for s in self.samples]
+            requests = [InferRequest(messages=s['messages'], images=list(s['images']), videos=list(s['videos']))
+                        for s in self.samples]
             responses = engine.infer(requests, RequestConfig(max_tokens=self.max_new_tokens, temperature=0),
                                      use_tqdm=False)
         finally:
@@ -130,7 +133,8 @@ class SampleAnswersCallback(TrainerCallback):
                 torch.cuda.set_rng_state_all(rng[3])
         answers = [r.choices[0].message.content for r in responses]
         rows = [{'step': state.global_step, 'row': s['row'], 'id': s['id'], 'question': s['question'],
-                 'images': [str(i) for i in s['images']], 'answer': a, 'expected': s['expected']}
+                 'images': [str(i) for i in s['images']], 'videos': [str(v) for v in s['videos']], 'answer': a,
+                 'expected': s['expected']}
                 for s, a in zip(self.samples, answers)]
         with open(os.path.join(args.output_dir, 'samples.jsonl'), 'a') as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + '\n' for r in rows)
