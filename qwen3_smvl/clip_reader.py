@@ -3,12 +3,14 @@
 transformers' PyAV reader takes the frame count and rate from the header (WebM and Matroska declare no count, so it
 finds no frames), picks frames by index (wrong times under a variable frame rate), decodes every frame up to the last
 one it needs (a long clip costs its length) and ignores the display matrix (phone clips come out sideways). Here:
-1. every frame's time comes from demuxing the packets (no decoding: exact, and cheap next to decoding);
+1. every frame's time comes from the container's index, or from demuxing the packets where the index lists key
+   frames only (WebM, Matroska): no decoding;
 2. the checkpoint's processor picks indices on that clip's metadata, exactly as it would on a complete header, and
    each index is mapped to the frame nearest its time (the same frame for a constant rate; by time when it varies);
 3. the chosen frames are decoded straight through or by seeking to the key frame before each, whichever decodes
    fewer frames, then turned upright by the display matrix as FFmpeg's own player does (fftools' autorotate).
 """
+import itertools
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
@@ -32,15 +34,25 @@ class Truncated(Exception):
     """Fewer frames decoded than the packets promised."""
 
 
-def packet_times(container, stream) -> Tuple[np.ndarray, np.ndarray]:
-    """(pts of every frame in presentation order, whether each is a key frame), read from the packets alone."""
-    pts, keys = [], []
-    for packet in container.demux(stream):
-        if packet.pts is not None and packet.size:
-            pts.append(packet.pts)
-            keys.append(packet.is_keyframe)
-    order = np.argsort(pts, kind='stable')
-    return np.asarray(pts, dtype=np.int64)[order], np.asarray(keys, dtype=bool)[order]
+def frame_table(container, stream) -> Tuple[np.ndarray, np.ndarray]:
+    """(timestamp of every frame in presentation order, whether each is a key frame), without decoding: the
+    container's index when it lists every frame (mp4, mov: decode timestamps, shifted to the first frame's presentation time), else the
+    packets' presentation timestamps (WebM and Matroska index key frames only)."""
+    entries = stream.index_entries
+    if stream.frames and len(entries) == stream.frames:
+        if container.size > 0 and entries[-1].pos + entries[-1].size > container.size:  # cut short: frames missing
+            entries = [e for e in entries if e.pos + e.size <= container.size]
+        stamps = np.fromiter((e.timestamp for e in entries), dtype=np.int64, count=len(entries))
+        keys = np.fromiter((e.is_keyframe for e in entries), dtype=bool, count=len(entries))
+    else:
+        packets = [(p.pts, p.is_keyframe) for p in container.demux(stream) if p.pts is not None and p.size]
+        stamps = np.asarray([p[0] for p in packets], dtype=np.int64)
+        keys = np.asarray([p[1] for p in packets], dtype=bool)
+    stamps = np.sort(stamps, kind='stable')
+    if len(stamps) and stream.start_time is not None:  # decode times shifted to presentation times (B-frame delay)
+        stamps += stream.start_time - stamps[0]
+    # a key frame starts a closed group: its rank among frames shown is its rank among frames decoded
+    return stamps, keys
 
 
 def frame_rate(times: np.ndarray, header_rate: float) -> float:
@@ -88,22 +100,25 @@ def decode_in_order(container, stream, chosen: np.ndarray) -> list:
     return frames
 
 
-def decode_by_seeking(container, stream, pts: np.ndarray, key_before: np.ndarray, chosen: np.ndarray) -> list:
-    """The chosen frames, each found by seeking to the key frame before it and decoding on to its pts."""
+def decode_by_seeking(container, stream, stamps: np.ndarray, key_before: np.ndarray, chosen: np.ndarray) -> list:
+    """The chosen frames (presentation ranks), each found by seeking to the key frame before it and counting the
+    frames decoded from there (the decoder hands them over in presentation order)."""
     frames, position, decoded = [], -1, None
     for i in chosen:
         if key_before[i] > position:
-            container.seek(int(pts[key_before[i]]), stream=stream, backward=True, any_frame=False)
-            decoded = container.decode(stream)
+            container.seek(int(stamps[key_before[i]]), stream=stream, backward=True, any_frame=False)
+            decoded, position = container.decode(stream), key_before[i] - 1
+            first = next(decoded, None)
+            if first is None or first.pts != stamps[key_before[i]]:
+                raise LookupError('the seek did not land on the key frame')
+            decoded = itertools.chain([first], decoded)
         for frame in decoded:
-            if frame.pts is None or frame.pts > pts[i]:
-                raise LookupError('no pts to find frames by, or the seek went past the frame')
-            if frame.pts == pts[i]:
+            position += 1
+            if position == i:
                 frames.append(frame)
                 break
         else:
             raise Truncated(len(frames))
-        position = i
     return frames
 
 
@@ -140,11 +155,11 @@ def read_clip(file, sample) -> Tuple[np.ndarray, ClipMetadata]:
     import av
     with av.open(file) as container:
         stream = container.streams.video[0]
-        pts, keys = packet_times(container, stream)
-        if stream.frames and len(pts) < stream.frames:
-            raise Truncated(len(pts))
-        n = len(pts)
-        times = (pts - (pts[0] if n else 0)) * float(stream.time_base)
+        stamps, keys = frame_table(container, stream)
+        if stream.frames and len(stamps) < stream.frames:
+            raise Truncated(len(stamps))
+        n = len(stamps)
+        times = (stamps - (stamps[0] if n else 0)) * float(stream.time_base)
         fps = frame_rate(times, float(stream.average_rate or 0)) if n else 0.0
         metadata = ClipMetadata(total_num_frames=n, fps=fps, duration=n / fps if fps else 0.0, width=stream.width,
                                 height=stream.height, video_backend='pyav')
@@ -154,14 +169,16 @@ def read_clip(file, sample) -> Tuple[np.ndarray, ClipMetadata]:
         frames = None
         if seek_plan_cost(chosen, key_before) < chosen[-1] + 1:
             try:
-                frames = decode_by_seeking(container, stream, pts, key_before, chosen)
+                frames = decode_by_seeking(container, stream, stamps, key_before, chosen)
             except LookupError:  # the stream's timestamps do not allow it: decode straight through
                 frames = None
         if frames is None:
             frames = decode_in_order(container, stream, chosen)
         images = np.stack([upright(frame.to_ndarray(format='rgb24'), display_matrix(frame)) for frame in frames])
     metadata.frames_indices = chosen
-    metadata.frame_times = [float(t) for t in times[chosen]]
+    start = stamps[0] if n else 0
+    metadata.frame_times = [float((frame.pts - start) * stream.time_base) if frame.pts is not None else float(t)
+                            for frame, t in zip(frames, times[chosen])]  # as shown, where the index has decode times
     if images.shape[1:3] != (stream.height, stream.width):  # a quarter turn: the model sees the clip as displayed
         metadata.width, metadata.height = images.shape[2], images.shape[1]
     return np.ascontiguousarray(images), metadata
