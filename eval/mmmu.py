@@ -4,8 +4,8 @@
       [--datasets mmmu,cmmmu,mm_bench,cc_bench] [--local-path DIR] [--limit N] [--work-dir DIR]
 
 MMMU by default; the Chinese benchmarks EvalScope has natively: cmmmu, mm_bench (its Chinese subset `cn` unless
---subsets says otherwise) and cc_bench; and video: mvbench (the served model must take video_url parts, which
-the transformers backend does). --local-path DIR reads DIR/<dataset>/ in EvalScope's local (Hugging Face)
+--subsets says otherwise) and cc_bench; and video: mvbench and videomme_v2 (Video-MME-v2, clips up to an hour;
+the served model must take video_url parts, which the transformers backend does). --local-path DIR reads DIR/<dataset>/ in EvalScope's local (Hugging Face)
 layout instead of downloading. Writes EvalScope's report folder under --work-dir and prints a summary table (per
 subset and overall), also saved as summary.md beside the reports.
 """
@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 
 DEFAULT_SUBSETS = {'mm_bench': ['cn']}  # MMBench's Chinese half
+# A local copy's clips are its archives (videos/NNN.zip), not the YouTube links Video-MME-v2 reads by default.
+LOCAL_OPTIONS = {'videomme_v2': {'extra_params': {'video_source': 'archive'}}}
 
 
 def benchmark_subsets(name: str) -> list:
@@ -32,6 +34,7 @@ def task_config(args):
         subsets = args.subsets or DEFAULT_SUBSETS.get(name)
         if args.local_path:
             from datasets import get_dataset_config_names
+            options.update(LOCAL_OPTIONS.get(name, {}))
             options['local_path'] = str(Path(args.local_path) / name)
             configs = get_dataset_config_names(options['local_path'])
             if not subsets:
