@@ -11,6 +11,7 @@ from pathlib import Path
 from swift.arguments import SftArguments
 from swift.callbacks import callbacks_map
 from swift.callbacks.base import TrainerCallback
+from swift.rewards import ORM, orms
 from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKeys, register_model, register_model_arch
 from swift.utils import get_logger, import_external_file, is_master
 from transformers import AutoModelForImageTextToText
@@ -18,6 +19,8 @@ from transformers import AutoModelForImageTextToText
 from qwen3_smvl.splice.config import ARCHITECTURE
 from qwen3_smvl.datasets.registry import register as register_datasets
 from qwen3_smvl.processor import load_processor
+from qwen3_smvl.rl import rollout_log
+from qwen3_smvl.rl.rewards import REWARDS, scores
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 from qwen3_smvl.train.bad_rows import BadRowsCallback
 from qwen3_smvl.train.packing import allow_masked_attention
@@ -75,6 +78,21 @@ def destroy_gloo_group_at_exit() -> None:
 
 
 atexit.register(destroy_gloo_group_at_exit)
+
+
+def reward_function(name: str) -> type:
+    """swift's ORM for qwen3_smvl.rl.rewards' NAME (`--reward_funcs NAME`), logged as rewards/NAME."""
+    def call(self, completions, solution=None, **kwargs):
+        return scores(name, completions, solution)
+    return type(name, (ORM,), {'__call__': call})
+
+
+orms.update({name: reward_function(name) for name in REWARDS})  # box_iou, box_format, answer_match, think_format
+try:  # swift rlhf's trainers import msgspec, which ms-swift does not require (requirements-common.txt installs it)
+    from swift.rlhf_trainers.grpo_trainer import GRPOTrainer
+    rollout_log.apply(GRPOTrainer)
+except ImportError as e:
+    logger.debug(f'GRPO unavailable: {e}')
 
 
 register_model(

@@ -96,7 +96,9 @@ class Qwen3SmVLTemplate(Template):
             raise
 
     def _preprocess_inputs(self, inputs: StdTemplateInputs) -> None:
-        if self.is_training and any(m['role'] == 'assistant' and not (m['content'] or '').strip()
+        # an assistant turn may also be token ids (swift rlhf re-encodes each GRPO rollout so): only text is empty
+        if self.is_training and any(m['role'] == 'assistant' and (m['content'] is None or isinstance(m['content'], str)
+                                                                  and not m['content'].strip())
                                     for m in inputs.messages):
             raise BadSampleError(f'the sample {sample_name(inputs)} has an empty assistant turn',
                                  'empty assistant turn')
@@ -233,6 +235,7 @@ class Qwen3HermesAgentTemplate(HermesAgentTemplate):
 def sample_name(row) -> str:
     """Enough of a row (a dataset dict or StdTemplateInputs) to find it: its id if it has one, else its first question
     and its first image path."""
+    row = getattr(row, 'chosen', row)  # swift's TemplateInputs (rlhf: chosen and rejected sides) names its chosen
     if isinstance(row, dict):
         row_id, messages, images = row.get('id'), row.get('messages') or [], row.get('images') or []
     else:

@@ -102,6 +102,15 @@ def box_outside_image(objects: dict, sizes: Sequence[Tuple[int, int]], files: Se
     return None
 
 
+def answer_text(ref: str, boxes: Sequence[Sequence[float]], width: int, height: int) -> str:
+    """The answer the template trains for a ref and its pixel boxes on a WIDTH x HEIGHT image: swift's norm1000
+    rounding, its `(x1,y1),(x2,y2)` form (a GRPO row's `solution`)."""
+    def box(b):
+        x1, y1, x2, y2 = (int(round(v / (width if k % 2 == 0 else height) * 1000)) for k, v in enumerate(b))
+        return f'{BOX_START}({x1},{y1}),({x2},{y2}){BOX_END}'
+    return f'{OBJECT_REF_START}{ref}{OBJECT_REF_END}' + ''.join(box(b) for b in boxes)
+
+
 def render(text: str, objects: dict) -> str:
     """A question's `<ref-object>` tags filled in as the template renders them (for a plain OpenAI request)."""
     refs = list(objects.get('ref') or [])

@@ -1,4 +1,4 @@
-# Knobs shared by stage1.sh and stage2.sh (sourced, not run). Every knob is an environment variable with a default.
+# Knobs shared by stage1.sh, stage2.sh and stage3.sh (sourced, not run). Every knob is an environment variable with a default.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The project's environments, GPU first (make venv-gpu), when they exist.
 for env in .venv .venv-gpu; do [ -x "$REPO/$env/bin/swift" ] && PATH="$REPO/$env/bin:$PATH"; done
@@ -131,13 +131,14 @@ common_args=(
   "${deepspeed_args[@]}" "${resume_args[@]}"
 )
 
-# swift sft, unless the run already finished (then nothing to do but what follows it)
+# swift sft (stage3.sh: SWIFT_COMMAND=rlhf), unless the run already finished (then nothing to do but what follows it)
+SWIFT_COMMAND=${SWIFT_COMMAND:-sft}
 train() {
   if [ "$FINISHED" = true ]; then
     echo "nothing to train: $(readlink -f "$OUTPUT_DIR/last-checkpoint") already reached MAX_STEPS=$MAX_STEPS / NUM_EPOCHS=$NUM_EPOCHS"
   else
     # a failed run ends with what the refused rows explain, if any (not swift's advice to cut samples)
-    swift sft "${common_args[@]}" "$@" || { repo_python -m qwen3_smvl.train.bad_rows "$SMVL_BAD_ROWS"; exit 1; }
+    swift "$SWIFT_COMMAND" "${common_args[@]}" "$@" || { repo_python -m qwen3_smvl.train.bad_rows "$SMVL_BAD_ROWS"; exit 1; }
   fi
 }
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from conftest import REPO
 
 PACKAGE = REPO / 'qwen3_smvl'
-STAGES = ['splice', 'datasets', 'train', 'serve', 'evaluate', 'export']  # the order a user walks through
+STAGES = ['splice', 'datasets', 'train', 'rl', 'serve', 'evaluate', 'export']  # the order a user walks through
 
 
 def rank(module: str) -> int:

@@ -6,7 +6,8 @@ random stream and never appear in training.
 
 The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "图中有哪些三角形？请给出位置" -> one per shape)
 in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
-template writes in Qwen's tokens as thousandths of the image size.
+template writes in Qwen's tokens as thousandths of the image size. Every row also carries its `solution`: the answer
+as the model should give it (boxes in Qwen's tokens), which stage 3's rewards score completions against.
 """
 import json
 import random
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Dict, List, Tuple
 
 from PIL import Image, ImageDraw
+
+from ..grounding import answer_text
 
 COLOURS: Dict[str, tuple] = {'红色': (220, 30, 30), '蓝色': (30, 70, 220), '绿色': (30, 170, 60), '黄色': (235, 200, 20)}
 SHAPES = ('圆形', '正方形', '三角形')
@@ -79,13 +82,13 @@ def questions(scene: Scene) -> List[tuple]:
     ]
 
 
-def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random) -> dict:
+def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size: int) -> dict:
     """A grounding question in swift's objects format: the ref is said twice (question and answer), then its boxes."""
     q, ref = (rng.choice(ONE_BOX), scene.colour + scene.shape) if len(boxes) == 1 else \
         (rng.choice(SEVERAL_BOXES), scene.shape)
     return {'messages': [{'role': 'user', 'content': f'<image>{q}'},
                          {'role': 'assistant', 'content': '<ref-object>' + '<bbox>' * len(boxes)}],
-            'objects': {'ref': [ref, ref], 'bbox': boxes}}
+            'objects': {'ref': [ref, ref], 'bbox': boxes}, 'solution': answer_text(ref, boxes, size, size)}
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
@@ -100,15 +103,16 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
         image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
         image.save(path)
         if grounding:
-            row = grounding_row(scene, boxes, rng)
+            row = grounding_row(scene, boxes, rng, size)
         else:
             q, a = rng.choice(questions(scene))
-            row = {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}]}
+            row = {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
+                   'solution': a}
         rows.append({'id': f'{name}-{i}', **row, 'images': [str(path.resolve())]})
     for k in range(text_only):
         q, a = TEXT_ONLY[k % len(TEXT_ONLY)]
         rows.append({'id': f'{name}-text-{k}', 'messages': [{'role': 'user', 'content': q},
-                                                              {'role': 'assistant', 'content': a}]})
+                                                              {'role': 'assistant', 'content': a}], 'solution': a})
     rng.shuffle(rows)
     file = out / f'{name}.jsonl'
     file.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
