@@ -102,7 +102,7 @@ def box_outside_image(objects: dict, sizes: Sequence[Tuple[int, int]], files: Se
     return None
 
 
-def answer_text(ref: str, boxes: Sequence[Sequence[float]], width: int, height: int) -> str:
+def box_answer(ref: str, boxes: Sequence[Sequence[float]], width: int, height: int) -> str:
     """The answer the template trains for a ref and its pixel boxes on a WIDTH x HEIGHT image: swift's norm1000
     rounding, its `(x1,y1),(x2,y2)` form (a GRPO row's `solution`)."""
     def box(b):

@@ -99,17 +99,19 @@ def test_rlhf_mode_encodes_each_side_as_train_mode(tiny_splice, tmp_path):
 
 @pytest.fixture(scope='module')
 def rl_rows(tiny_splice, tmp_path_factory):
-    """A tiny splice that answers boxes, and grounding rows for it: (model, GRPO rows, DPO rows)."""
+    """A tiny splice that answers a box, and grounding rows for it: (model, GRPO rows, labelled rows: one it answers
+    right, one whose truth is another box)."""
     work = tmp_path_factory.mktemp('rl')
     model, image = train_box_model(tiny_splice, work)
     question = [{'role': 'user', 'content': '<image>框出' + ref_text('红色圆形')}]
-    grpo, dpo = work / 'grpo.jsonl', work / 'dpo.jsonl'
+    grpo, labelled = work / 'grpo.jsonl', work / 'labelled.jsonl'
     grpo.write_text(json.dumps({'messages': question, 'images': [str(image)], 'solution': EXPECTED_BOX},
                                ensure_ascii=False) + '\n')
-    dpo.write_text(json.dumps({'messages': question + [{'role': 'assistant', 'content': EXPECTED_BOX}],
-                               'images': [str(image)], 'rejected_response': ref_text('红色圆形') + box_text(0, 0, 9, 9)},
-                              ensure_ascii=False) + '\n')
-    return model, grpo, dpo
+    other = ref_text('红色圆形') + box_text(600, 100, 900, 400)
+    labelled.write_text(''.join(json.dumps({'id': name, 'messages': question + [{'role': 'assistant', 'content': a}],
+                                            'images': [str(image)], 'solution': a}, ensure_ascii=False) + '\n'
+                                for name, a in (('same', EXPECTED_BOX), ('other', other))))
+    return model, grpo, labelled
 
 
 def logged(output_dir):
@@ -132,11 +134,20 @@ def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path):
 
 
 @pytest.mark.slow
-def test_dpo_trains_lora_and_merges_to_a_plain_checkpoint(rl_rows, tmp_path):
+def test_preferences_from_wrong_answers_then_dpo(rl_rows, tmp_path):
+    """tools/make_preferences.py keeps the row the model gets wrong (chosen: the truth, rejected: its answer), then
+    DPO (LoRA) trains on it: only LoRA weights of the LLM, and the merge loads in plain transformers."""
     from transformers import AutoModelForImageTextToText
-    model, _, dpo = rl_rows
+
+    from conftest import run_tool
+    model, _, labelled = rl_rows
+    prefs = tmp_path / 'prefs.jsonl'
+    res = run_tool('tools/make_preferences.py', '--model', model, '--data', labelled, '--out', prefs)
+    assert '1 right, 1 wrong' in res.stdout, res.stdout + res.stderr[-2000:]
+    [row] = [json.loads(line) for line in prefs.read_text().splitlines()]
+    assert row['id'] == 'other' and row['rejected_response'] == EXPECTED_BOX  # what the model answered
     out = tmp_path / 'dpo'
-    run_recipe('stage3.sh', MODEL=model, DATASET=dpo, OUTPUT_DIR=out, RLHF_TYPE='dpo', MAX_STEPS=2, SAVE_STEPS=2,
+    run_recipe('stage3.sh', MODEL=model, DATASET=prefs, OUTPUT_DIR=out, RLHF_TYPE='dpo', MAX_STEPS=2, SAVE_STEPS=2,
                TUNER='lora', BATCH_SIZE=1)
     names, _ = trainable(out)
     assert names and all('lora_' in n and 'text_model' in n for n in names)

@@ -105,7 +105,8 @@ def main(argv=None) -> int:
     trained = (out / 'stage2' / 'last-checkpoint').resolve()
 
     step(4, 'answers (exact match) and boxes (Acc@IoU0.5) on the held-out images')
-    from qwen3_smvl.evaluate.accuracy import answer_text, exact_match, grounding_accuracy
+    from qwen3_smvl.answers import answer_text
+    from qwen3_smvl.evaluate.accuracy import exact_match, grounding_accuracy
     runs = {'trained, real images': (trained, False), 'trained, blank images': (trained, True),
             'untrained splice, real images': (out / 'spliced', False)}
     results = {name: exact_match(model, test, blank=blank) for name, (model, blank) in runs.items()}

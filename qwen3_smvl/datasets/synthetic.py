@@ -17,7 +17,7 @@ from typing import Dict, List, Tuple
 
 from PIL import Image, ImageDraw
 
-from ..grounding import answer_text
+from ..grounding import box_answer
 
 COLOURS: Dict[str, tuple] = {'红色': (220, 30, 30), '蓝色': (30, 70, 220), '绿色': (30, 170, 60), '黄色': (235, 200, 20)}
 SHAPES = ('圆形', '正方形', '三角形')
@@ -88,7 +88,7 @@ def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size
         (rng.choice(SEVERAL_BOXES), scene.shape)
     return {'messages': [{'role': 'user', 'content': f'<image>{q}'},
                          {'role': 'assistant', 'content': '<ref-object>' + '<bbox>' * len(boxes)}],
-            'objects': {'ref': [ref, ref], 'bbox': boxes}, 'solution': answer_text(ref, boxes, size, size)}
+            'objects': {'ref': [ref, ref], 'bbox': boxes}, 'solution': box_answer(ref, boxes, size, size)}
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,

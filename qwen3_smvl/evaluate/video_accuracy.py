@@ -10,7 +10,7 @@ from typing import Dict, List
 
 from ..datasets.synthetic_video import blank_clip, first_frame_clip
 from ..swift_plugin import load_plugin
-from .accuracy import answer_text
+from ..answers import answer_text
 
 VARIANTS = {'real': None, 'first frame': first_frame_clip, 'blank': blank_clip}
 

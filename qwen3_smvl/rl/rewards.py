@@ -19,6 +19,7 @@ import re
 import unicodedata
 from typing import List, Optional
 
+from ..answers import answer_text
 from ..grounding import iou, parse
 from ..tokens import THINK_END, THINK_START
 
@@ -28,11 +29,6 @@ NUMERAL = re.compile('[零〇一二两三四五六七八九十]+')
 
 class SolutionError(ValueError):
     """A row whose truth cannot be scored (no solution, or no box in a grounding solution)."""
-
-
-def answer(completion: str) -> str:
-    """The completion's answer: what follows the thinking block, if there is one."""
-    return completion.split(THINK_END)[-1].strip()
 
 
 def chinese_number(text: str) -> str:
@@ -54,7 +50,7 @@ def normalise(text: str) -> str:
 def answer_match(completion: str, solution: Optional[str]) -> float:
     if not solution:
         raise SolutionError('the row has no solution')
-    return float(normalise(answer(completion)) == normalise(solution))
+    return float(normalise(answer_text(completion)) == normalise(solution))
 
 
 def truth_boxes(solution: Optional[str]):
@@ -66,7 +62,7 @@ def truth_boxes(solution: Optional[str]):
 
 def box_iou(completion: str, solution: Optional[str]) -> float:
     truth = [(b.x1, b.y1, b.x2, b.y2) for b in truth_boxes(solution)]
-    predicted = [(b.x1, b.y1, b.x2, b.y2) for b in parse(answer(completion)).boxes]
+    predicted = [(b.x1, b.y1, b.x2, b.y2) for b in parse(answer_text(completion)).boxes]
     if not predicted:
         return 0.0
     pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
@@ -80,7 +76,7 @@ def box_iou(completion: str, solution: Optional[str]) -> float:
 
 
 def box_format(completion: str) -> float:
-    parsed = parse(answer(completion))
+    parsed = parse(answer_text(completion))
     return float(bool(parsed.boxes) and not parsed.problems and all(b.ref for b in parsed.boxes))
 
 

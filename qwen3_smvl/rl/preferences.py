@@ -1,0 +1,39 @@
+"""DPO rows from a model's own mistakes: each labelled row the model answers wrong becomes a preference pair whose
+chosen answer is the row's own (the truth) and whose rejected answer is the model's (greedy, through swift's engine
+and the plugin, as served).
+
+Right means: every box matched one to one at IoU >= 0.5 for a grounding row (its `solution` has boxes), the
+normalised answer equal to the `solution` otherwise (qwen3_smvl/rl/rewards.py). Rows without a `solution` are
+skipped and counted.
+"""
+import json
+from pathlib import Path
+from typing import Dict, List
+
+from ..answers import generate
+from ..grounding import boxes_match, parse
+from .rewards import answer_match
+
+
+def right(answer: str, solution: str) -> bool:
+    truth = [(b.x1, b.y1, b.x2, b.y2) for b in parse(solution).boxes]
+    if truth:  # thousandths on both sides: IoU as in pixels
+        return boxes_match([(b.x1, b.y1, b.x2, b.y2) for b in parse(answer).boxes], truth)
+    return answer_match(answer, solution) == 1.0
+
+
+def preference_rows(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Dict:
+    """{'rows': DPO rows (the row, plus `rejected_response`), 'right', 'wrong', 'skipped'}."""
+    labelled = [row for row in rows if row.get('solution')]
+    answers = generate(model_dir, labelled, max_new_tokens=max_new_tokens)
+    pairs = [dict(row, rejected_response=answer) for row, answer in zip(labelled, answers)
+             if answer.strip() and not right(answer, row['solution'])]
+    return {'rows': pairs, 'right': len(labelled) - len(pairs), 'wrong': len(pairs),
+            'skipped': len(rows) - len(labelled)}
+
+
+def write_rows(rows: List[dict], out: Path) -> None:
+    """OUT written whole or not at all."""
+    tmp = out.with_name(out.name + '.part')
+    tmp.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
+    tmp.replace(out)

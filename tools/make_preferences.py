@@ -1,0 +1,38 @@
+"""DPO rows from a stage-2 model's own wrong answers on a labelled set (rows with `solution`, as
+tools/make_dataset.py writes them): chosen = the row's answer, rejected = the model's.
+
+  python tools/make_preferences.py --model runs/stage2-merged --data runs/demo/data/grounding_train.jsonl \
+      [--data more.jsonl] --out runs/rl/prefs.jsonl [--max-new-tokens 64]
+
+Then: MODEL=runs/stage2-merged DATASET=runs/rl/prefs.jsonl RLHF_TYPE=dpo bash recipes/stage3.sh
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qwen3_smvl.rl.preferences import preference_rows, write_rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--model', required=True, type=Path)
+    ap.add_argument('--data', required=True, type=Path, action='append', help='a swift jsonl with `solution`')
+    ap.add_argument('--out', required=True, type=Path)
+    ap.add_argument('--max-new-tokens', type=int, default=64)
+    args = ap.parse_args(argv)
+    rows = [json.loads(line) for path in args.data for line in path.read_text().splitlines() if line.strip()]
+    result = preference_rows(args.model, rows, args.max_new_tokens)
+    print(f'{result["right"]} right, {result["wrong"]} wrong (written as preference rows), {result["skipped"]} '
+          'without a solution (skipped)')
+    if not result['rows']:
+        print('error: the model answered every labelled row right: no preference rows to write', file=sys.stderr)
+        return 1
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    write_rows(result['rows'], args.out)
+    print(f'preferences: {args.out} ({len(result["rows"])} rows)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
