@@ -5,8 +5,8 @@
 
 MMMU by default; the Chinese benchmarks EvalScope has natively: cmmmu, mm_bench (its Chinese subset `cn` unless
 --subsets says otherwise) and cc_bench; and video: mvbench and videomme_v2 (Video-MME-v2, clips up to an hour;
-the served model must take video_url parts, which the transformers backend does). --local-path DIR reads DIR/<dataset>/ in EvalScope's local (Hugging Face)
-layout instead of downloading. Writes EvalScope's report folder under --work-dir and prints a summary table (per
+the served model must take video_url parts, which the transformers backend does). --local-path DIR reads
+DIR/<dataset>/ in EvalScope's local (Hugging Face) layout instead of downloading. Writes EvalScope's report folder under --work-dir and prints a summary table (per
 subset and overall), also saved as summary.md beside the reports.
 """
 import argparse

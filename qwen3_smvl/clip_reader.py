@@ -10,6 +10,7 @@ one it needs (a long clip costs its length) and ignores the display matrix (phon
 3. the chosen frames are decoded straight through or by seeking to the key frame before each, whichever decodes
    fewer frames, then turned upright by the display matrix as FFmpeg's own player does (fftools' autorotate).
 """
+import contextlib
 import itertools
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -36,8 +37,8 @@ class Truncated(Exception):
 
 def frame_table(container, stream) -> Tuple[np.ndarray, np.ndarray]:
     """(timestamp of every frame in presentation order, whether each is a key frame), without decoding: the
-    container's index when it lists every frame (mp4, mov: decode timestamps, shifted to the first frame's presentation time), else the
-    packets' presentation timestamps (WebM and Matroska index key frames only)."""
+    container's index when it lists every frame (mp4, mov: decode timestamps, shifted to the first frame's
+    presentation time), else the packets' presentation timestamps (WebM and Matroska index key frames only)."""
     entries = stream.index_entries
     if stream.frames and len(entries) == stream.frames:
         if container.size > 0 and entries[-1].pos + entries[-1].size > container.size:  # cut short: frames missing
@@ -68,10 +69,9 @@ def frame_rate(times: np.ndarray, header_rate: float) -> float:
 
 def nearest_frames(times: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Index of the frame nearest each target time (times sorted)."""
-    right = np.clip(np.searchsorted(times, targets), 1, len(times) - 1) if len(times) > 1 else np.zeros(len(targets),
-                                                                                                       dtype=int)
     if len(times) == 1:
-        return right
+        return np.zeros(len(targets), dtype=int)
+    right = np.clip(np.searchsorted(times, targets), 1, len(times) - 1)
     left = right - 1
     return np.where(np.abs(times[left] - targets) <= np.abs(times[right] - targets), left, right)
 
@@ -168,10 +168,8 @@ def read_clip(file, sample) -> Tuple[np.ndarray, ClipMetadata]:
         key_before = np.maximum.accumulate(np.where(keys, np.arange(n), 0))
         frames = None
         if seek_plan_cost(chosen, key_before) < chosen[-1] + 1:
-            try:
+            with contextlib.suppress(LookupError):  # the stream's timestamps do not allow it: decode straight through
                 frames = decode_by_seeking(container, stream, stamps, key_before, chosen)
-            except LookupError:  # the stream's timestamps do not allow it: decode straight through
-                frames = None
         if frames is None:
             frames = decode_in_order(container, stream, chosen)
         images = np.stack([upright(frame.to_ndarray(format='rgb24'), display_matrix(frame)) for frame in frames])

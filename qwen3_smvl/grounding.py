@@ -71,17 +71,21 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / union if union > 0 else 0.
 
 
-def boxes_match(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]], threshold: float = 0.5) -> bool:
-    """As many boxes as the truth, paired one to one (best IoU first) with every pair at IoU >= threshold."""
-    if len(predicted) != len(truth):
-        return False
+def paired_ious(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]]) -> List[float]:
+    """The IoUs of boxes paired one to one, best IoU first (as many pairs as the fewer of the two)."""
     pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
-    used_p, used_t = set(), set()
+    used_p, used_t, scores = set(), set(), []
     for score, i, j in pairs:
-        if i not in used_p and j not in used_t and score >= threshold:
+        if i not in used_p and j not in used_t:
             used_p.add(i)
             used_t.add(j)
-    return len(used_t) == len(truth)
+            scores.append(score)
+    return scores
+
+
+def boxes_match(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]], threshold: float = 0.5) -> bool:
+    """As many boxes as the truth, paired one to one (best IoU first) with every pair at IoU >= threshold."""
+    return len(predicted) == len(truth) and all(score >= threshold for score in paired_ious(predicted, truth))
 
 
 def box_outside_image(objects: dict, sizes: Sequence[Tuple[int, int]], files: Sequence[str]) -> Optional[str]:

@@ -1,4 +1,5 @@
-# Knobs shared by stage1.sh, stage2.sh and stage3.sh (sourced, not run). Every knob is an environment variable with a default.
+# Knobs shared by stage1.sh, stage2.sh and stage3.sh (sourced, not run).
+# Every knob is an environment variable with a default.
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The project's environments, GPU first (make venv-gpu), when they exist.
 for env in .venv .venv-gpu; do [ -x "$REPO/$env/bin/swift" ] && PATH="$REPO/$env/bin:$PATH"; done

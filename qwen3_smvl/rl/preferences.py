@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Dict, List
 
 from ..answers import generate
-from ..grounding import boxes_match, parse
+from ..grounding import boxes_match, pixel_boxes
 from .rewards import answer_match
 
 
 def right(answer: str, solution: str) -> bool:
-    truth = [(b.x1, b.y1, b.x2, b.y2) for b in parse(solution).boxes]
+    truth = pixel_boxes(solution, 1000, 1000)
     if truth:  # thousandths on both sides: IoU as in pixels
-        return boxes_match([(b.x1, b.y1, b.x2, b.y2) for b in parse(answer).boxes], truth)
+        return boxes_match(pixel_boxes(answer, 1000, 1000), truth)
     return answer_match(answer, solution) == 1.0
 
 

@@ -20,7 +20,7 @@ import unicodedata
 from typing import List, Optional
 
 from ..answers import answer_text
-from ..grounding import iou, parse
+from ..grounding import paired_ious, parse, pixel_boxes
 from ..tokens import THINK_END, THINK_START
 
 DIGITS = {'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
@@ -54,25 +54,16 @@ def answer_match(completion: str, solution: Optional[str]) -> float:
 
 
 def truth_boxes(solution: Optional[str]):
-    boxes = parse(solution or '').boxes
+    boxes = pixel_boxes(solution or '', 1000, 1000)  # thousandths as they are
     if not boxes:
         raise SolutionError(f'the solution {solution!r} holds no box in Qwen\'s format')
     return boxes
 
 
 def box_iou(completion: str, solution: Optional[str]) -> float:
-    truth = [(b.x1, b.y1, b.x2, b.y2) for b in truth_boxes(solution)]
-    predicted = [(b.x1, b.y1, b.x2, b.y2) for b in parse(answer_text(completion)).boxes]
-    if not predicted:
-        return 0.0
-    pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(predicted) for j, t in enumerate(truth)), reverse=True)
-    used_p, used_t, total = set(), set(), 0.0
-    for score, i, j in pairs:
-        if i not in used_p and j not in used_t:
-            used_p.add(i)
-            used_t.add(j)
-            total += score
-    return total / max(len(predicted), len(truth))
+    truth = truth_boxes(solution)
+    predicted = pixel_boxes(answer_text(completion), 1000, 1000)
+    return sum(paired_ious(predicted, truth)) / max(len(predicted), len(truth))
 
 
 def box_format(completion: str) -> float:

@@ -37,11 +37,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     causes = Counter()
     for path in [Path(d) for d in args.dataset if d.endswith('.jsonl') and Path(d).is_file()]:
-        for n, line in enumerate(path.read_text().splitlines(), 1):
-            if line.strip() and (cause := problem(json.loads(line), args.reward_funcs)):
+        rows = [(n, json.loads(line)) for n, line in enumerate(path.read_text().splitlines(), 1) if line.strip()]
+        for n, row in rows:
+            if cause := problem(row, args.reward_funcs):
                 causes[cause] += 1
-                row_id = json.loads(line).get('id')
-                print(f'bad row {path}:{n}{f" (id={row_id!r})" if row_id is not None else ""}: {cause}', file=sys.stderr)
+                named = f' (id={row["id"]!r})' if row.get('id') is not None else ''
+                print(f'bad row {path}:{n}{named}: {cause}', file=sys.stderr)
     if causes:
         print(f'error: {sum(causes.values())} rows cannot be scored by {" ".join(args.reward_funcs)} '
               f'({", ".join(f"{c}: {k}" for c, k in causes.items())}); give each a `solution` (the answer the '
