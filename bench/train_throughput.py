@@ -121,7 +121,7 @@ def token_budget(model_dir: Path) -> None:
     processor = AutoProcessor.from_pretrained(model_dir)
     seq = processor.image_seq_len
     settings = {
-        'default, SmolVLM2's (resize to 2048)': ({}, None),
+        "default, SmolVLM2's (resize to 2048)": ({}, None),
         'SMVL_UPSCALE=false': ({'do_resize': False}, 2048),
         'SMVL_UPSCALE=false SMVL_LONGEST_EDGE=1024': ({'do_resize': False}, 1024),
         'SMVL_LONGEST_EDGE=1024 (with upscale)': ({'size': {'longest_edge': 1024}}, None),

@@ -92,3 +92,17 @@ def test_no_source_folder_has_a_name_that_tools_treat_as_output():
     folders = {part for path in tracked for part in Path(path).parent.parts}
     assert 'qwen3_smvl' in folders and 'splice' in folders
     assert folders & output_names == set()
+
+
+def test_every_tracked_python_file_compiles():
+    """bench/ and tools/ scripts no test imports: a syntax error there would otherwise ship unnoticed."""
+    tracked = subprocess.run(['git', 'ls-files', '*.py'], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert any(p.startswith('bench/') for p in tracked) and any(p.startswith('tools/') for p in tracked)
+    broken = []
+    for path in tracked:
+        try:
+            compile((REPO / path).read_text(), path, 'exec')
+        except SyntaxError as e:
+            broken.append(f'{path}:{e.lineno}: {e.msg}')
+    assert broken == []
