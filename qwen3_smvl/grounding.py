@@ -83,6 +83,11 @@ def paired_ious(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[f
     return scores
 
 
+def mean_iou(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]]) -> float:
+    """The paired IoUs averaged over the larger of the two lists: a missing or extra box counts as IoU 0."""
+    return sum(paired_ious(predicted, truth)) / max(len(predicted), len(truth), 1)
+
+
 def boxes_match(predicted: Sequence[Sequence[float]], truth: Sequence[Sequence[float]], threshold: float = 0.5) -> bool:
     """As many boxes as the truth, paired one to one (best IoU first) with every pair at IoU >= threshold."""
     return len(predicted) == len(truth) and all(score >= threshold for score in paired_ious(predicted, truth))

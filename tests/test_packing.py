@@ -80,3 +80,45 @@ def test_attention_that_would_mix_packed_rows_is_refused():
         check_attention('flex_attention', 'padding_free', cuda=False)
     with pytest.raises(PackingError, match="attn_impl 'sdpa_paged' would let every row attend"):
         check_attention('sdpa_paged', 'packing', cuda=True)
+
+
+def test_padded_and_padding_free_batches_give_the_same_loss_on_demo_rows(tiny_splice, tmp_path):
+    """A batch as `make demo` trains on (visual QA, text-only and grounding rows of tools/make_dataset.py): swift's
+    loss, as its trainer computes it (labels and logits only where the loss is), and the gradients are the same padded
+    and padding-free. A gap between the two in training is the order of float sums, not different losses."""
+    from types import SimpleNamespace
+
+    from swift.trainers.mixin import SwiftMixin
+
+    from qwen3_smvl.datasets.synthetic import make_dataset
+    files = make_dataset(tmp_path, train=6, test=1, text_only=1, grounding=3, grounding_test=1)
+    rows = [json.loads(line) for name in ('train', 'grounding_train') for line in files[name].read_text().splitlines()]
+    assert any('objects' in r for r in rows) and any('images' not in r for r in rows)
+    plugin = load_plugin()
+    processor = get_model_processor(str(tiny_splice), model_type=plugin.MODEL_TYPE, load_model=False)[1]
+    model = AutoModelForImageTextToText.from_pretrained(tiny_splice, attn_implementation='sdpa')
+    model.config.use_cache = False
+    for name, p in model.named_parameters():
+        p.requires_grad = not name.startswith('model.vision_model.')
+    results = {}
+    for padding_free in (False, True):
+        template = get_template(processor, template_type='qwen3_smvl', padding_free=padding_free)
+        template.set_mode('train')
+        batch = template.data_collator([template.encode(json.loads(json.dumps(r)), return_length=True) for r in rows])
+        if not padding_free:
+            assert (batch['attention_mask'] == 0).any()  # rows of different lengths: padding to compare against
+        SwiftMixin.prepare_logits_to_keep(SimpleNamespace(template=template, args=SimpleNamespace(tuner_backend='peft')),
+                                          batch)
+        embeds = template._post_encode(model, dict(batch))['inputs_embeds']
+        kwargs = {k: batch[k] for k in ('attention_mask', 'position_ids', 'logits_to_keep') if k in batch}
+        loss = model(inputs_embeds=embeds, labels=batch['labels'], **kwargs).loss
+        model.zero_grad()
+        loss.backward()
+        results[padding_free] = loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()
+                                                if p.grad is not None}
+    (padded_loss, padded_grads), (free_loss, free_grads) = results[False], results[True]
+    assert padded_loss > 1
+    torch.testing.assert_close(free_loss, padded_loss, rtol=1e-6, atol=1e-6)
+    assert padded_grads.keys() == free_grads.keys() and any(n.startswith('model.connector') for n in padded_grads)
+    for name in padded_grads:
+        torch.testing.assert_close(free_grads[name], padded_grads[name], rtol=1e-4, atol=1e-5, msg=name)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Dict
 
 from ..answers import generate
-from ..grounding import boxes_match, pixel_boxes
+from ..grounding import boxes_match, mean_iou, pixel_boxes
 from ..images import open_image
 
 
@@ -27,10 +27,13 @@ def grounding_accuracy(model_dir, jsonl, max_new_tokens: int = 96, **kwargs) -> 
     """Rows whose answer has as many boxes as the truth, each at IoU >= 0.5 with its own (Acc@IoU0.5)."""
     rows = [json.loads(line) for line in Path(jsonl).read_text().splitlines()]
     responses = generate(model_dir, rows, max_new_tokens=max_new_tokens, **kwargs)
-    correct, examples = 0, []
+    correct, ious, examples = 0, [], []
     for row, response in zip(rows, responses):
-        hit = boxes_match(pixel_boxes(response, *open_image(row['images'][0]).size), row['objects']['bbox'])
+        predicted, truth = pixel_boxes(response, *open_image(row['images'][0]).size), row['objects']['bbox']
+        hit = boxes_match(predicted, truth)
         correct += hit
+        ious.append(mean_iou(predicted, truth))
         examples.append({'id': row.get('id'), 'image': row['images'][0], 'question': row['messages'][-2]['content'],
-                         'truth': row['objects']['bbox'], 'response': response, 'correct': hit})
-    return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows), 'examples': examples}
+                         'truth': truth, 'response': response, 'correct': hit, 'iou': ious[-1]})
+    return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows), 'mean_iou': sum(ious) / len(rows),
+            'examples': examples}

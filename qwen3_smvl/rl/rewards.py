@@ -20,7 +20,7 @@ import unicodedata
 from typing import List, Optional
 
 from ..answers import answer_text
-from ..grounding import paired_ious, parse, pixel_boxes
+from ..grounding import mean_iou, parse, pixel_boxes
 from ..tokens import THINK_END, THINK_START
 
 DIGITS = {'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
@@ -63,7 +63,7 @@ def truth_boxes(solution: Optional[str]):
 def box_iou(completion: str, solution: Optional[str]) -> float:
     truth = truth_boxes(solution)
     predicted = pixel_boxes(answer_text(completion), 1000, 1000)
-    return sum(paired_ious(predicted, truth)) / max(len(predicted), len(truth))
+    return mean_iou(predicted, truth)
 
 
 def box_format(completion: str) -> float:
