@@ -19,6 +19,8 @@ REWARD_FUNCS=${REWARD_FUNCS:-box_iou box_format}   # space-separated names regis
 REWARD_WEIGHTS=${REWARD_WEIGHTS:-}                 # space-separated, one per reward; empty: all 1
 NUM_GENERATIONS=${NUM_GENERATIONS:-4}              # completions per prompt; must divide the generation batch
 TEMPERATURE=${TEMPERATURE:-1.0}
+TOP_K=${TOP_K:-20}                                 # Qwen3's sampling (its generation_config); swift's own default,
+TOP_P=${TOP_P:-0.95}                               # the whole vocabulary (-1, 1.0), lets a small model babble
 MAX_COMPLETION_LENGTH=${MAX_COMPLETION_LENGTH:-64}
 USE_VLLM=${USE_VLLM:-false}                        # true: rollouts by vLLM (GPU)
 VLLM_MODE=${VLLM_MODE:-colocate}                   # colocate | server (with `swift rollout`)
@@ -42,7 +44,8 @@ tuner_args+=(--freeze_llm false --freeze_vit "$FREEZE_VIT" --freeze_aligner "$FR
 case "$RLHF_TYPE" in
   grpo)
     rlhf_args=(--rlhf_type grpo --reward_funcs $REWARD_FUNCS --num_generations "$NUM_GENERATIONS"
-               --temperature "$TEMPERATURE" --max_completion_length "$MAX_COMPLETION_LENGTH" --beta "${BETA:-0}"
+               --temperature "$TEMPERATURE" --top_k "$TOP_K" --top_p "$TOP_P"
+               --max_completion_length "$MAX_COMPLETION_LENGTH" --beta "${BETA:-0}"
                --use_vllm "$USE_VLLM" --log_completions true)
     [ -n "$REWARD_WEIGHTS" ] && rlhf_args+=(--reward_weights $REWARD_WEIGHTS)
     # rows the rewards could not score (no solution, no box in it) are named here, before any model loads

@@ -123,12 +123,14 @@ def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path):
     model, grpo, _ = rl_rows
     out = tmp_path / 'grpo'
     log = run_recipe('stage3.sh', MODEL=model, DATASET=grpo, OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2, TUNER='full',
-                     BATCH_SIZE=4, NUM_GENERATIONS=4, TEMPERATURE=1.5, MAX_COMPLETION_LENGTH=24,
+                     BATCH_SIZE=4, NUM_GENERATIONS=4, MAX_COMPLETION_LENGTH=40,
                      REWARD_FUNCS='box_iou box_format')
     names, _ = trainable(out)
     assert names and all(n.startswith(('model.text_model.', 'lm_head')) for n in names)  # FREEZE_VIT/ALIGNER true
     steps = [r for r in logged(out) if 'rewards/box_iou/mean' in r]
     assert len(steps) == 2 and all(0 <= r['rewards/box_iou/mean'] <= 1 for r in steps), log[-3000:]
+    # the model answers this box: its rollouts, sampled as the recipe samples (TOP_K, TOP_P), mostly find it
+    assert max(r['rewards/box_iou/mean'] for r in steps) > 0.5, steps
     before, after = tensors(model), tensors(out / 'last-checkpoint')
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith(('model.vision_model', 'model.connector')))
 

@@ -1,0 +1,133 @@
+"""Stage 3 on the embedded default, on the CPU: GRPO on `make demo`'s stage-2 model makes its boxes better.
+
+  1 the grounding training rows of `make demo` (their `solution` column is the truth the rewards score against)
+  2 recipes/stage3.sh: GRPO with the box_iou and box_format rewards (qwen3_smvl/rl/rewards.py), the LLM in full
+  3 the reward curve: printed, and drawn to OUT/stage3/reward_curve.png
+  4 answers (exact match) and boxes (Acc@IoU0.5, mean IoU) on the held-out images, before and after, real and blank
+  5 the GRPO'd model loads in plain transformers, serves (recipes/deploy.sh) and exports (GGUF, ONNX)
+
+Fails (exit 1) unless held-out Acc@IoU0.5 rises by --min-gain points over the stage-2 model and answer accuracy
+falls by no more than --max-drop points. Run `make demo` first.
+"""
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from demo import REPO, ask_served_model, run
+
+STEPS = 5
+
+
+def step(n: int, text: str) -> None:
+    print(f'\n[{n}/{STEPS}] {text}', flush=True)
+
+
+def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
+    """(step, mean reward) per logged step, drawn to PNG."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    points = [(r['global_step/max_steps'].split('/')[0], r[key]) for r in map(json.loads, logging_jsonl.open())
+              if key in r]
+    points = [(int(s), v) for s, v in points]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([s for s, _ in points], [v for _, v in points], marker='.')
+    ax.set_xlabel('GRPO step')
+    ax.set_ylabel(f'mean {key} of the rollouts')
+    ax.grid(alpha=.3)
+    fig.tight_layout()
+    fig.savefig(png, dpi=100)
+    plt.close(fig)
+    return points
+
+
+def scores(model_dir: Path, qa: Path, boxes: Path) -> dict:
+    from qwen3_smvl.evaluate.accuracy import exact_match, grounding_accuracy
+    out = {}
+    for images, blank in (('real', False), ('blank', True)):
+        a, b = exact_match(model_dir, qa, blank=blank), grounding_accuracy(model_dir, boxes, blank=blank)
+        out[images] = {'answers': a['accuracy'], 'boxes': b['accuracy'], 'mean_iou': b['mean_iou']}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--demo', type=Path, default=REPO / 'runs' / 'demo', help="`make demo`'s output folder")
+    ap.add_argument('--steps', type=int, default=60, help='GRPO steps')
+    ap.add_argument('--lr', default='5e-5', help="GRPO's learning rate (the toy LLM was trained at 1e-3)")
+    ap.add_argument('--generations', type=int, default=8, help='rollouts per question')
+    ap.add_argument('--batch-size', type=int, default=16, help='rollouts per step (batch-size / generations questions)')
+    ap.add_argument('--min-gain', type=float, default=0.05, help='least rise of held-out Acc@IoU0.5 (0.05 = 5 points)')
+    ap.add_argument('--max-drop', type=float, default=0.02, help='largest fall of held-out answer accuracy')
+    ap.add_argument('--no-serve', action='store_true', help='skip serving and exporting')
+    args = ap.parse_args(argv)
+    demo = args.demo.resolve()
+    t0 = time.time()
+
+    step(1, "make demo's grounding rows and stage-2 model")
+    stage2 = demo / 'stage2' / 'last-checkpoint'
+    data = demo / 'data'
+    train, qa_test, boxes_test = data / 'grounding_train.jsonl', data / 'test.jsonl', data / 'grounding_test.jsonl'
+    missing = [p for p in (stage2, train, qa_test, boxes_test) if not p.exists()]
+    if missing:
+        print(f'error: {", ".join(map(str, missing))} not found: run `make demo` first', file=sys.stderr)
+        return 2
+    stage2 = stage2.resolve()
+    print(f'  model: {stage2}\n  rows:  {train} ({len(train.read_text().splitlines())} questions with boxes)')
+
+    step(2, f'GRPO ({args.steps} steps, {args.generations} rollouts a question, rewards box_iou + box_format)')
+    out = demo / 'stage3'
+    subprocess.run(['rm', '-rf', str(out)], check=True)
+    run(['bash', 'recipes/stage3.sh'], MODEL=stage2, DATASET=train, OUTPUT_DIR=out, RLHF_TYPE='grpo', TUNER='full',
+        LR=args.lr, MAX_STEPS=args.steps, BATCH_SIZE=args.batch_size, NUM_GENERATIONS=args.generations,
+        TEMPERATURE='1.0', MAX_COMPLETION_LENGTH=64, REWARD_FUNCS='box_iou box_format', WORKERS=0,
+        DATASET_NUM_PROC=1, TORCH_DTYPE='float32', RESUME='none', SAVE_STEPS=100000, LOGGING_STEPS=5)
+    trained = (out / 'last-checkpoint').resolve()
+
+    step(3, 'the reward curve')
+    curve = reward_curve(out / 'logging.jsonl', out / 'reward_curve.png')
+    iou = {s: v for s, v in reward_curve(out / 'logging.jsonl', out / 'box_iou_curve.png', 'rewards/box_iou/mean')}
+    for s, v in curve:
+        print(f'  step {s:>4}  reward {v:5.2f}  box_iou {iou.get(s, float("nan")):4.2f}  ' + '#' * round(20 * v))
+    print(f'  plot: {out / "reward_curve.png"}')
+
+    step(4, 'answers and boxes on the held-out images, before (stage 2) and after (GRPO)')
+    before, after = scores(stage2, qa_test, boxes_test), scores(trained, qa_test, boxes_test)
+    (out / 'scores.json').write_text(json.dumps({'stage2': before, 'grpo': after}, indent=2))
+    print(f'  {"model / images":<22}{"answers":>10}{"boxes":>10}{"mean IoU":>10}')
+    for name, result in (('stage 2', before), ('GRPO', after)):
+        for images, r in result.items():
+            print(f'  {name + ", " + images:<22}{r["answers"]:>10.1%}{r["boxes"]:>10.1%}{r["mean_iou"]:>10.2f}')
+
+    if args.no_serve:
+        print('\n  serving and exports skipped (--no-serve)')
+    else:
+        step(5, 'the GRPO model in plain transformers, served, exported')
+        from transformers import AutoModelForImageTextToText
+        model = AutoModelForImageTextToText.from_pretrained(trained)
+        print(f'  AutoModelForImageTextToText: {type(model).__name__}, '
+              f'{sum(p.numel() for p in model.parameters()) / 1e6:.1f}M parameters')
+        row = json.loads(boxes_test.read_text().splitlines()[0])
+        from qwen3_smvl.grounding import render
+        question = render(row['messages'][0]['content'].replace('<image>', ''), row['objects'])
+        [reply] = ask_served_model(trained, [(row['images'][0], question)])
+        print(f'  served: {question} -> {reply!r} (true boxes {row["objects"]["bbox"]} px)')
+        run([sys.executable, 'tools/export_gguf.py', '--model', trained, '--out', demo / 'stage3-gguf'])
+        run([sys.executable, 'tools/export_onnx.py', '--model', trained, '--out', demo / 'stage3-onnx'])
+
+    gain = after['real']['boxes'] - before['real']['boxes']
+    drop = before['real']['answers'] - after['real']['answers']
+    print(f'\n  held-out boxes {gain:+.1%} (required: at least {args.min_gain:+.0%}), answers {-drop:+.1%} '
+          f'(allowed: down {args.max_drop:.0%} at most); {time.time() - t0:.0f}s in all')
+    if gain < args.min_gain or drop > args.max_drop:
+        print('FAIL: GRPO did not make the boxes better with the answers kept', file=sys.stderr)
+        return 1
+    print('OK: GRPO made the held-out boxes better and kept the answers')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
