@@ -97,6 +97,30 @@ def test_rlhf_mode_encodes_each_side_as_train_mode(tiny_splice, tmp_path):
     assert pair['chosen_input_ids'] != pair['rejected_input_ids']
 
 
+def test_a_grpo_rollout_trains_on_what_was_sampled_after_its_prompt(tiny_splice, tmp_path):
+    """swift re-encodes a rollout (its sampled ids, after the non-thinking prefix it was prompted with) in train mode:
+    the sequence must begin with the very prompt the rollout was generated from, grounding refs filled in, and the
+    labels must be the sampled ids alone."""
+    from PIL import Image
+    from swift.rlhf_trainers.utils import get_response_prefix_ids, replace_assistant_response_with_ids
+    image = tmp_path / 'red.png'
+    Image.new('RGB', (64, 48), 'red').save(image)
+    row = {'messages': [{'role': 'user', 'content': '<image>框出<ref-object>'}], 'images': [str(image)],
+           'objects': {'ref': ['红色圆形'], 'bbox': []}}
+    prompt = swift_template(tiny_splice, 'transformers').encode(json.loads(json.dumps(row)))['input_ids']
+    train = swift_template(tiny_splice, 'train')
+    sampled = train.tokenizer.encode(EXPECTED_BOX + '<|im_end|>', add_special_tokens=False)
+    prefix = get_response_prefix_ids(train)
+    assert train.tokenizer.decode(prefix) == '<think>\n\n</think>\n\n'  # Qwen3's non-thinking answer prefix
+    messages = replace_assistant_response_with_ids(row['messages'] + [{'role': 'assistant', 'content': None}],
+                                                   sampled, None, non_thinking_prefix_ids=prefix)
+    encoded = train.encode(dict(json.loads(json.dumps(row)), messages=messages))
+    assert encoded['input_ids'][:len(prompt)] == prompt
+    assert '红色圆形' in train.tokenizer.decode(prompt)
+    assert [t for t in encoded['labels'] if t != -100] == sampled
+    assert encoded['input_ids'][len(prompt):len(prompt) + len(sampled)] == sampled
+
+
 @pytest.fixture(scope='module')
 def rl_rows(tiny_splice, tmp_path_factory):
     """A tiny splice that answers a box, and grounding rows for it: (model, GRPO rows, labelled rows: one it answers

@@ -74,12 +74,14 @@ def main(argv=None) -> int:
     ap.add_argument('--grounding-test', type=int, default=50, help='held-out images with a box question')
     ap.add_argument('--box-margin', type=float, default=0.2,
                     help='least box accuracy (Acc@IoU0.5) gain of real over blank images')
+    ap.add_argument('--seed', type=int, default=0,
+                    help="the synthetic sets' seed; training's is 42 + this (the recipes' default at 0)")
     ap.add_argument('--no-serve', action='store_true', help='skip step 5')
     args = ap.parse_args(argv)
     out = args.out.resolve()
     t0 = time.time()
     recipe_env = {'WORKERS': 0, 'DATASET_NUM_PROC': 1, 'TORCH_DTYPE': 'float32', 'BATCH_SIZE': 8, 'RESUME': 'none',
-                  'SAVE_STEPS': 100000, 'LOGGING_STEPS': 10}
+                  'SAVE_STEPS': 100000, 'LOGGING_STEPS': 10, 'SEED': 42 + args.seed}
 
     step(1, 'tiny donors and the splice')
     run([sys.executable, 'tools/make_donors.py', '--preset', args.preset, '--out', out / 'donors'])
@@ -89,7 +91,8 @@ def main(argv=None) -> int:
     step(2, f'synthetic Chinese visual QA ({args.train} training images, {args.test} held-out) and grounding '
             f'({args.grounding}, {args.grounding_test} held-out)')
     run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test,
-         '--text-only', args.text_only, '--grounding', args.grounding, '--grounding-test', args.grounding_test])
+         '--text-only', args.text_only, '--grounding', args.grounding, '--grounding-test', args.grounding_test,
+         '--seed', args.seed])
     train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
     boxes_train, boxes_test = out / 'data' / 'grounding_train.jsonl', out / 'data' / 'grounding_test.jsonl'
     datasets = f'{train} {boxes_train}'  # swift mixes space-separated datasets

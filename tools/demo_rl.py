@@ -1,6 +1,7 @@
 """Stage 3 on the embedded default, on the CPU: GRPO on `make demo`'s stage-2 model makes its boxes better.
 
-  1 the grounding training rows of `make demo` (their `solution` column is the truth the rewards score against)
+  1 fresh grounding rows (tools/make_dataset.py, another seed): the stage-2 model has learnt `make demo`'s own training
+    rows by heart (its rewards there start near their maximum), so GRPO asks about pictures it has not seen
   2 recipes/stage3.sh: GRPO with the box_iou and box_format rewards (qwen3_smvl/rl/rewards.py), the LLM in full
   3 the reward curve: printed, and drawn to OUT/stage3/reward_curve.png
   4 answers (exact match) and boxes (Acc@IoU0.5, mean IoU) on the held-out images, before and after, real and blank
@@ -56,6 +57,8 @@ def scores(model_dir: Path, qa: Path, boxes: Path) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--demo', type=Path, default=REPO / 'runs' / 'demo', help="`make demo`'s output folder")
+    ap.add_argument('--rows', type=int, default=200, help='fresh grounding rows to train on')
+    ap.add_argument('--rows-seed', type=int, default=1, help="their seed (make demo's data: 0)")
     ap.add_argument('--steps', type=int, default=60, help='GRPO steps')
     ap.add_argument('--lr', default='5e-5', help="GRPO's learning rate (the toy LLM was trained at 1e-3)")
     ap.add_argument('--generations', type=int, default=8, help='rollouts per question')
@@ -67,16 +70,17 @@ def main(argv=None) -> int:
     demo = args.demo.resolve()
     t0 = time.time()
 
-    step(1, "make demo's grounding rows and stage-2 model")
-    stage2 = demo / 'stage2' / 'last-checkpoint'
-    data = demo / 'data'
-    train, qa_test, boxes_test = data / 'grounding_train.jsonl', data / 'test.jsonl', data / 'grounding_test.jsonl'
-    missing = [p for p in (stage2, train, qa_test, boxes_test) if not p.exists()]
+    step(1, f"make demo's stage-2 model, and {args.rows} grounding questions about pictures it has not seen")
+    stage2, qa_test, boxes_test = demo / 'stage2' / 'last-checkpoint', demo / 'data' / 'test.jsonl', \
+        demo / 'data' / 'grounding_test.jsonl'
+    missing = [p for p in (stage2, qa_test, boxes_test) if not p.exists()]
     if missing:
         print(f'error: {", ".join(map(str, missing))} not found: run `make demo` first', file=sys.stderr)
         return 2
     stage2 = stage2.resolve()
-    print(f'  model: {stage2}\n  rows:  {train} ({len(train.read_text().splitlines())} questions with boxes)')
+    run([sys.executable, 'tools/make_dataset.py', '--out', demo / 'stage3-data', '--train', 0, '--test', 0,
+         '--text-only', 0, '--grounding', args.rows, '--grounding-test', 0, '--seed', args.rows_seed])
+    train = demo / 'stage3-data' / 'grounding_train.jsonl'
 
     step(2, f'GRPO ({args.steps} steps, {args.generations} rollouts a question, rewards box_iou + box_format)')
     out = demo / 'stage3'
@@ -91,7 +95,7 @@ def main(argv=None) -> int:
     curve = reward_curve(out / 'logging.jsonl', out / 'reward_curve.png')
     iou = {s: v for s, v in reward_curve(out / 'logging.jsonl', out / 'box_iou_curve.png', 'rewards/box_iou/mean')}
     for s, v in curve:
-        print(f'  step {s:>4}  reward {v:5.2f}  box_iou {iou.get(s, float("nan")):4.2f}  ' + '#' * round(20 * v))
+        print(f'  step {s:>4}  reward {v:5.2f}  box_iou {iou.get(s, float("nan")):4.2f}  ' + '#' * round(10 * v))
     print(f'  plot: {out / "reward_curve.png"}')
 
     step(4, 'answers and boxes on the held-out images, before (stage 2) and after (GRPO)')
