@@ -25,4 +25,7 @@ def test_demo_chain_end_to_end(tmp_path):
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
     assert (out / 'stage1' / 'images' / 'train_loss.png').exists() and (out / 'stage2' / 'images' / 'train_loss.png').exists()
+    trains = (out / 'stage2' / 'trainable_parameters.txt').read_text()
+    assert 'model.vision_model.encoder.layers.1.' in trains and 'model.vision_model.post_layernorm' in trains
+    assert 'model.vision_model.embeddings' not in trains  # --vit-layers 2: the tiny tower's layers, not its patches
     assert sorted(p.name for p in (out / 'data' / 'images' / 'test').iterdir()) == [f'{i:05d}.png' for i in range(6)]
