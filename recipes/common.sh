@@ -26,7 +26,7 @@ DEEPSPEED=${DEEPSPEED:-}                              # zero2, zero3 (or a json 
 WORKERS=${WORKERS:-4}                                 # dataloader workers
 DATASET_NUM_PROC=${DATASET_NUM_PROC:-4}
 RESUME=${RESUME:-auto}                                # auto: latest checkpoint in OUTPUT_DIR if any; none; or a path
-SEED=${SEED:-42}                                     # weights init, dropout and the data order (swift's seed and data_seed)
+SEED=${SEED:-42}                                     # swift's seed and data_seed (the data order)
 GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-auto}       # auto: on only if a step of BATCH_SIZE x MAX_LENGTH would not fit without it (qwen3_smvl/train/memory.py); true; false
 PADDING_FREE=${PADDING_FREE:-true}                    # rows of a batch concatenated, no padding (same losses as padded; sdpa, eager or flash-attention)
 PACKING=${PACKING:-false}                             # rows packed into MAX_LENGTH-token sequences (changes what shares a step; needs LAZY_TOKENIZE=false)

@@ -107,8 +107,8 @@ def test_padded_and_padding_free_batches_give_the_same_loss_on_demo_rows(tiny_sp
         batch = template.data_collator([template.encode(json.loads(json.dumps(r)), return_length=True) for r in rows])
         if not padding_free:
             assert (batch['attention_mask'] == 0).any()  # rows of different lengths: padding to compare against
-        SwiftMixin.prepare_logits_to_keep(SimpleNamespace(template=template, args=SimpleNamespace(tuner_backend='peft')),
-                                          batch)
+        trainer = SimpleNamespace(template=template, args=SimpleNamespace(tuner_backend='peft'))
+        SwiftMixin.prepare_logits_to_keep(trainer, batch)
         embeds = template._post_encode(model, dict(batch))['inputs_embeds']
         kwargs = {k: batch[k] for k in ('attention_mask', 'position_ids', 'logits_to_keep') if k in batch}
         loss = model(inputs_embeds=embeds, labels=batch['labels'], **kwargs).loss

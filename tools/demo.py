@@ -104,7 +104,7 @@ def main(argv=None) -> int:
     run(['bash', 'recipes/stage1.sh'], MODEL=out / 'spliced', DATASET=datasets, OUTPUT_DIR=out / 'stage1',
         NUM_EPOCHS=args.stage1_epochs, **recipe_env)
     # 1e-3, not the recipe's 1e-5: the tiny donor LLM is random and learns Chinese answers from scratch. The tiny
-    # vision tower is random too, and frozen it hides where shapes are: both its layers train (boxes 28% -> 58-62%).
+    # vision tower is random too, and frozen it hides where shapes are: its two layers train (boxes 28% -> 46-62%).
     run(['bash', 'recipes/stage2.sh'], MODEL=out / 'stage1' / 'last-checkpoint', TUNER='full', LR='1e-3',
         VIT_LAST_N=args.vit_layers, DATASET=datasets, OUTPUT_DIR=out / 'stage2', NUM_EPOCHS=args.stage2_epochs,
         **recipe_env)
