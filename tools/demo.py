@@ -29,8 +29,8 @@ for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
     os.environ.setdefault(var, '1')  # the demo needs no hub
 
 
-def step(n: int, text: str) -> None:
-    print(f'\n[{n}/{STEPS}] {text}', flush=True)
+def step(n: int, text: str, total: int = STEPS) -> None:
+    print(f'\n[{n}/{total}] {text}', flush=True)
 
 
 def run(cmd, **env) -> None:

@@ -18,12 +18,13 @@ import time
 from pathlib import Path
 
 from demo import REPO, ask_served_model, run
+from demo import step as demo_step
 
 STEPS = 5
 
 
 def step(n: int, text: str) -> None:
-    print(f'\n[{n}/{STEPS}] {text}', flush=True)
+    demo_step(n, text, STEPS)
 
 
 def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
@@ -31,9 +32,8 @@ def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    points = [(r['global_step/max_steps'].split('/')[0], r[key]) for r in map(json.loads, logging_jsonl.open())
-              if key in r]
-    points = [(int(s), v) for s, v in points]
+    points = [(int(r['global_step/max_steps'].split('/')[0]), r[key])
+              for r in map(json.loads, logging_jsonl.open()) if key in r]
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.plot([s for s, _ in points], [v for _, v in points], marker='.')
     ax.set_xlabel('GRPO step')
