@@ -18,6 +18,7 @@ export HF_DATASETS_OFFLINE := 1
 # qwen3_smvl/export/llama_cpp.py.
 $(VENV)/.installed: requirements.txt requirements-common.txt constraints.txt pyproject.toml tools/build_llama_cpp.sh
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -c constraints.txt pip
 	CMAKE_ARGS="-DLLAMA_BUILD=OFF -DLLAVA_BUILD=OFF" $(VENV)/bin/pip install -q -r requirements.txt -c constraints.txt
 	$(VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python -c constraints.txt llama-cpp-python -d $(VENV)/src
 	bash tools/build_llama_cpp.sh $(VENV)/src/llama_cpp_python-*.tar.gz $(VENV)
@@ -57,7 +58,7 @@ web-deps: web/node_modules/.package-lock.json
 test: venv
 	$(MAKE) vllm-venv || echo "WARNING: .venv-vllm not built; the vLLM tests will be skipped"
 	$(MAKE) web-deps || echo "WARNING: web/node_modules not installed; the transformers.js tests will be skipped"
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -rs tests
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/demo.py

@@ -1,6 +1,8 @@
 """The GPU environment's pins (requirements-gpu.txt: official vLLM with the project) still resolve, to exactly the lock.
 
-A full install (official vLLM and CUDA torch) does not fit CI's time here, so pip resolves it without installing.
+A full install (official vLLM and CUDA torch) does not fit CI's time here, so pip resolves it without installing; by
+range requests (fast-deps, pip 26.3 in .venv) and uncached, since the index serves no PEP 658 metadata and downloading
+the wheels took 1.5 GB of disk, which once filled CI's.
 """
 import json
 import subprocess
@@ -16,7 +18,8 @@ def locked() -> dict:
 
 def test_gpu_requirements_resolve_to_the_lock(tmp_path):
     report = tmp_path / 'report.json'
-    res = subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--ignore-installed', '-q', '--report',
+    res = subprocess.run([sys.executable, '-m', 'pip', 'install', '--dry-run', '--ignore-installed', '--no-cache-dir',
+                          '--use-feature=fast-deps', '-q', '--report',
                           str(report), '-r', 'requirements-gpu.txt', '-c', 'constraints-gpu.txt'], cwd=REPO,
                          capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-3000:]
