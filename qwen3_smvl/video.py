@@ -145,7 +145,12 @@ def process_clip(processor, clip: Clip, size: dict) -> Tuple[dict, str]:
     frames, metadata = clip
     inputs = processor.video_processor(videos=[frames], video_metadata=[metadata], do_sample_frames=False, size=size,
                                        return_metadata=True, return_tensors='pt')
-    return inputs, processor.replace_video_token(inputs, 0)
+    return inputs, clip_text(processor, inputs['video_metadata'][0], inputs['pixel_values'].shape[1])
+
+
+def clip_text(processor, metadata: VideoMetadata, num_frames: int) -> str:
+    """The text that stands for a clip's sampled frames: intro, then "Frame from MM:SS:" and each frame's tokens."""
+    return processor.replace_video_token({'pixel_values': np.empty((1, num_frames)), 'video_metadata': [metadata]}, 0)
 
 
 def media_in_text_order(kinds: List[str], image_inputs, video_inputs: List[dict]):

@@ -16,6 +16,7 @@ SERVED_MODEL_NAME=${SERVED_MODEL_NAME:-qwen3-smvl}
 MAX_MODEL_LEN=${MAX_MODEL_LEN:-}                   # empty: the model's own
 MAX_NEW_TOKENS=${MAX_NEW_TOKENS:-512}
 MAX_IMAGES=${MAX_IMAGES:-4}                        # images per prompt
+MAX_VIDEOS=${MAX_VIDEOS:-1}                        # videos per prompt (vLLM backend)
 ENABLE_THINKING=${ENABLE_THINKING:-}               # true: the model thinks first (in reasoning_content); empty: the template's (off)
 GPU_MEMORY_UTILIZATION=${GPU_MEMORY_UTILIZATION:-0.9}
 TENSOR_PARALLEL_SIZE=${TENSOR_PARALLEL_SIZE:-1}
@@ -44,6 +45,7 @@ if [ "$BACKEND" = vllm ]; then
   if ! python -c 'import vllm' 2>/dev/null && [ -x "$REPO/.venv-vllm/bin/swift" ]; then PATH="$REPO/.venv-vllm/bin:$PATH"; fi
   # Our model registers through the vllm.general_plugins entry point; the others in that group are not needed.
   export VLLM_PLUGINS=${VLLM_PLUGINS:-qwen3_smvl}
+  mm_limits="{\"image\": $MAX_IMAGES}"  # vLLM's generic backend: images only
   if [ "$VLLM_MODEL_IMPL" = transformers ]; then
     # vLLM's generic wrapper around the transformers model, which it finds by transformers' class name
     engine_kwargs='{"model_impl": "transformers", "hf_overrides": {"architectures": ["SmolVLMForConditionalGeneration"]}}'
@@ -51,10 +53,11 @@ if [ "$BACKEND" = vllm ]; then
     # transformers' save_pretrained renames a trained checkpoint's class: point vLLM at ours whatever it says.
     arch=$(python -c 'from qwen3_smvl.splice.config import ARCHITECTURE; print(ARCHITECTURE)')
     engine_kwargs="{\"hf_overrides\": {\"architectures\": [\"$arch\"]}}"
+    mm_limits="{\"image\": $MAX_IMAGES, \"video\": $MAX_VIDEOS}"
   fi
   backend_args+=(--vllm_gpu_memory_utilization "$GPU_MEMORY_UTILIZATION"
                  --vllm_tensor_parallel_size "$TENSOR_PARALLEL_SIZE"
-                 --vllm_limit_mm_per_prompt "{\"image\": $MAX_IMAGES}" --vllm_engine_kwargs "$engine_kwargs")
+                 --vllm_limit_mm_per_prompt "$mm_limits" --vllm_engine_kwargs "$engine_kwargs")
   if [ "$GPU" = 0 ]; then
     export VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}   # GiB of KV cache on the CPU
     backend_args+=(--vllm_enforce_eager true)

@@ -1,5 +1,5 @@
 """`swift deploy` (recipes/deploy.sh) and OpenAI video_url parts: answered on the transformers backend (data URL, an
-allowed local path), bad clips and paths refused with a 4xx and the server going on; vLLM refuses video with a 400."""
+allowed local path), bad clips and paths refused with a 4xx and the server going on (vLLM: tests/test_vllm_video.py)."""
 import base64
 import json
 import random
@@ -8,7 +8,6 @@ import pytest
 
 from qwen3_smvl.client import answered, chat, post
 from qwen3_smvl.datasets.synthetic_video import FPS, moving_circle, write_mp4
-from test_vllm import requires_vllm
 
 pytestmark = pytest.mark.slow
 
@@ -63,15 +62,4 @@ def test_transformers_backend_answers_video_url(tiny_splice, clips, tmp_path):
         status, text = post(base, video_chat(mp4_url(clip)))  # still serving video
         assert status == 200 and answered(text)
         status, text = post(base, chat([data_url(40, 30)]))  # and images
-        assert status == 200, text
-
-
-@requires_vllm
-def test_vllm_backend_refuses_video_with_400(tiny_splice, clips, tmp_path):
-    from qwen3_smvl.serve.deploy import served
-    from qwen3_smvl.client import data_url
-    with served(tiny_splice, tmp_path / 'deploy.log', BACKEND='vllm') as base:
-        status, text = post(base, video_chat(mp4_url((clips / 'allowed' / 'clip.mp4').read_bytes())))
-        assert status == 400 and 'serves images only' in text and 'BACKEND=transformers' in text, (status, text)
-        status, text = post(base, chat([data_url(40, 30)]))
         assert status == 200, text
