@@ -44,9 +44,9 @@ class Qwen3SmVLProcessingInfo(SmolVLMProcessingInfo):
         return {'image': None, 'video': None}
 
     def get_data_parser(self) -> MultiModalDataParser:
-        # a clip comes as (frames, metadata): the template has sampled its frames (plugin/template.py _open_videos)
-        return MultiModalDataParser(video_needs_metadata=True, expected_hidden_size=self._get_expected_hidden_size(),
-                                    allow_missing_mm_embeddings=self.allow_missing_mm_embeddings)
+        parser = super().get_data_parser()
+        parser.video_needs_metadata = True  # a clip comes as (frames, metadata): the template has sampled its frames
+        return parser
 
     def _get_image_feature_grid_size(self, *, image_width: int, image_height: int, processor, mm_kwargs):
         kwargs = dict(self.ctx.get_merged_mm_kwargs(mm_kwargs))
