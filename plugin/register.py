@@ -87,7 +87,7 @@ def reward_function(name: str) -> type:
     return type(name, (ORM,), {'__call__': call})
 
 
-orms.update({name: reward_function(name) for name in REWARDS})  # box_iou, box_format, answer_match, think_format
+orms.update({name: reward_function(name) for name in REWARDS})  # box_iou, box_match, box_format, answer_match, ...
 try:  # swift rlhf's trainers import msgspec, which ms-swift does not require (requirements-common.txt installs it)
     from swift.rlhf_trainers.grpo_trainer import GRPOTrainer
     rollout_log.apply(GRPOTrainer)

@@ -22,6 +22,8 @@ TEMPERATURE=${TEMPERATURE:-1.0}
 TOP_K=${TOP_K:-20}                                 # Qwen3's sampling (its generation_config); swift's own default,
 TOP_P=${TOP_P:-0.95}                               # the whole vocabulary (-1, 1.0), lets a small model babble
 MAX_COMPLETION_LENGTH=${MAX_COMPLETION_LENGTH:-64}
+DYNAMIC_SAMPLE=${DYNAMIC_SAMPLE:-false}            # true: DAPO's resampling of groups whose rewards all agree (no signal)
+MAX_RESAMPLE_TIMES=${MAX_RESAMPLE_TIMES:-3}        # with DYNAMIC_SAMPLE: rounds of fresh prompts per step, at most
 USE_VLLM=${USE_VLLM:-false}                        # true: rollouts by vLLM (GPU)
 VLLM_MODE=${VLLM_MODE:-colocate}                   # colocate | server (with `swift rollout`)
 VLLM_GPU_MEMORY_UTILIZATION=${VLLM_GPU_MEMORY_UTILIZATION:-0.4}
@@ -46,7 +48,8 @@ case "$RLHF_TYPE" in
     rlhf_args=(--rlhf_type grpo --reward_funcs $REWARD_FUNCS --num_generations "$NUM_GENERATIONS"
                --temperature "$TEMPERATURE" --top_k "$TOP_K" --top_p "$TOP_P"
                --max_completion_length "$MAX_COMPLETION_LENGTH" --beta "${BETA:-0}"
-               --use_vllm "$USE_VLLM" --log_completions true)
+               --use_vllm "$USE_VLLM" --log_completions true
+               --dynamic_sample "$DYNAMIC_SAMPLE" --max_resample_times "$MAX_RESAMPLE_TIMES")
     [ -n "$REWARD_WEIGHTS" ] && rlhf_args+=(--reward_weights $REWARD_WEIGHTS)
     # rows the rewards could not score (no solution, no box in it) are named here, before any model loads
     repo_python -m qwen3_smvl.rl.solutions --reward-funcs $REWARD_FUNCS --dataset $DATASET || exit 2

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from conftest import EXPECTED_BOX, REPO, box_text, ref_text, swift_template, train_box_model
-from qwen3_smvl.rl.rewards import SolutionError, answer_match, box_format, box_iou, normalise, think_format
+from qwen3_smvl.rl.rewards import SolutionError, answer_match, box_format, box_iou, box_match, normalise, think_format
 from test_recipes import run_recipe, trainable
 from test_splice import tensors
 
@@ -28,6 +28,21 @@ TWO = ref_text('三角形') + box_text(0, 0, 100, 100) + box_text(500, 500, 700,
 ])
 def test_box_iou(completion, solution, expected):
     assert box_iou(completion, solution) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize('completion, solution, expected', [
+    (TRUTH, TRUTH, 1.0),
+    (ref_text('红色圆形') + box_text(100, 100, 300, 300), TRUTH, 1.0),  # IoU 0.5: counted right, as Acc@IoU0.5 does
+    (ref_text('红色圆形') + box_text(100, 100, 300, 290), TRUTH, 0.0),  # IoU 0.475
+    (ref_text('三角形') + box_text(500, 500, 700, 900) + box_text(0, 0, 100, 100), TWO, 1.0),  # any order
+    (ref_text('三角形') + box_text(0, 0, 100, 100), TWO, 0.0),  # one of two: no partial credit
+    (ref_text('三角形') + box_text(0, 0, 100, 100) * 2, ref_text('三角形') + box_text(0, 0, 100, 100), 0.0),  # extra
+    ('图中有一个红色圆形。', TRUTH, 0.0),
+])
+def test_box_match_scores_as_the_held_out_accuracy(completion, solution, expected):
+    from qwen3_smvl.grounding import boxes_match, pixel_boxes
+    assert box_match(completion, solution) == expected
+    assert expected == boxes_match(pixel_boxes(completion, 1000, 1000), pixel_boxes(solution, 1000, 1000))
 
 
 def test_box_format():
@@ -62,6 +77,7 @@ def test_a_row_without_truth_is_refused_by_name(tiny_splice, tmp_path):
     data.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows))
     assert main(['--reward-funcs', 'box_format', '--dataset', str(data)]) == 0  # needs no truth
     assert main(['--reward-funcs', 'answer_match', '--dataset', str(data)]) == 2
+    assert main(['--reward-funcs', 'box_match', '--dataset', str(data)]) == 2
     res = run_recipe_failing(MODEL=tiny_splice, RLHF_TYPE='grpo', DATASET=data, REWARD_FUNCS='box_iou')
     assert "rows.jsonl:2 (id='empty'): no solution" in res.stderr and "(id='words'): solution holds no box" in res.stderr
     assert "(id='none'): no solution" in res.stderr and '3 rows cannot be scored by box_iou' in res.stderr
@@ -148,11 +164,14 @@ def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path):
     out = tmp_path / 'grpo'
     log = run_recipe('stage3.sh', MODEL=model, DATASET=grpo, OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2, TUNER='full',
                      BATCH_SIZE=4, NUM_GENERATIONS=4, MAX_COMPLETION_LENGTH=40,
-                     REWARD_FUNCS='box_iou box_format')
+                     REWARD_FUNCS='box_iou box_match box_format', DYNAMIC_SAMPLE='true', MAX_RESAMPLE_TIMES=1)
     names, _ = trainable(out)
     assert names and all(n.startswith(('model.text_model.', 'lm_head')) for n in names)  # FREEZE_VIT/ALIGNER true
     steps = [r for r in logged(out) if 'rewards/box_iou/mean' in r]
     assert len(steps) == 2 and all(0 <= r['rewards/box_iou/mean'] <= 1 for r in steps), log[-3000:]
+    assert all(r['rewards/box_match/mean'] in [k / 4 for k in range(5)] for r in steps), steps  # 1 or 0 a rollout
+    args = json.loads((out / 'args.json').read_text())
+    assert (args['dynamic_sample'], args['max_resample_times']) == (True, 1)
     # the model answers this box: its rollouts, sampled as the recipe samples (TOP_K, TOP_P), mostly find it
     assert max(r['rewards/box_iou/mean'] for r in steps) > 0.5, steps
     before, after = tensors(model), tensors(out / 'last-checkpoint')

@@ -6,6 +6,8 @@ boxes in Qwen's format, `<|object_ref_start|>红色圆形<|object_ref_end|><|box
 
   box_iou       boxes paired one to one (best IoU first), their IoUs summed over the larger of the two counts: a
                 missing or extra box costs its share; 0 when the completion has no readable box
+  box_match     1 when the boxes are right as the held-out score counts them (Acc@IoU0.5): as many as the truth,
+                paired one to one, every pair at IoU >= 0.5; else 0
   box_format    1 for a well-formed grounding answer: at least one box, every box closed and readable, each after
                 its `<|object_ref_start|>` label
   answer_match  1 when the answer (after any thinking) equals the truth once both are normalised: full- and
@@ -20,7 +22,7 @@ import unicodedata
 from typing import List, Optional
 
 from ..answers import answer_text
-from ..grounding import mean_iou, parse, pixel_boxes
+from ..grounding import boxes_match, mean_iou, parse, pixel_boxes
 from ..tokens import THINK_END, THINK_START
 
 DIGITS = {'零': 0, '〇': 0, '一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5, '六': 6, '七': 7, '八': 8, '九': 9}
@@ -66,6 +68,10 @@ def box_iou(completion: str, solution: Optional[str]) -> float:
     return mean_iou(predicted, truth)
 
 
+def box_match(completion: str, solution: Optional[str]) -> float:
+    return float(boxes_match(pixel_boxes(answer_text(completion), 1000, 1000), truth_boxes(solution)))
+
+
 def box_format(completion: str) -> float:
     parsed = parse(answer_text(completion))
     return float(bool(parsed.boxes) and not parsed.problems and all(b.ref for b in parsed.boxes))
@@ -79,8 +85,10 @@ def think_format(completion: str) -> float:
     return float(bool(thinking.strip()) and bool(rest.strip()))
 
 
-REWARDS = {'box_iou': box_iou, 'box_format': box_format, 'answer_match': answer_match, 'think_format': think_format}
-NEEDS_SOLUTION = {'box_iou', 'answer_match'}
+REWARDS = {'box_iou': box_iou, 'box_match': box_match, 'box_format': box_format, 'answer_match': answer_match,
+           'think_format': think_format}
+NEEDS_SOLUTION = {'box_iou', 'box_match', 'answer_match'}
+NEEDS_BOXES = {'box_iou', 'box_match'}
 
 
 def scores(name: str, completions: List[str], solution: Optional[List[str]] = None) -> List[float]:

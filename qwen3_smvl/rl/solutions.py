@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Optional
 
-from .rewards import NEEDS_SOLUTION, SolutionError, truth_boxes
+from .rewards import NEEDS_BOXES, NEEDS_SOLUTION, SolutionError, truth_boxes
 
 
 def problem(row: dict, reward_funcs) -> Optional[str]:
@@ -22,7 +22,7 @@ def problem(row: dict, reward_funcs) -> Optional[str]:
         return None
     if not isinstance(row.get('solution'), str) or not row['solution'].strip():
         return 'no solution'
-    if 'box_iou' in needs:
+    if needs & NEEDS_BOXES:
         try:
             truth_boxes(row['solution'])
         except SolutionError:
