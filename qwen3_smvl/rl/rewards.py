@@ -87,8 +87,8 @@ def think_format(completion: str) -> float:
 
 REWARDS = {'box_iou': box_iou, 'box_match': box_match, 'box_format': box_format, 'answer_match': answer_match,
            'think_format': think_format}
-NEEDS_SOLUTION = {'box_iou', 'box_match', 'answer_match'}
 NEEDS_BOXES = {'box_iou', 'box_match'}
+NEEDS_SOLUTION = NEEDS_BOXES | {'answer_match'}
 
 
 def scores(name: str, completions: List[str], solution: Optional[List[str]] = None) -> List[float]:
