@@ -23,8 +23,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rows = [json.loads(line) for path in args.data for line in path.read_text().splitlines() if line.strip()]
     result = preference_rows(args.model, rows, args.max_new_tokens)
-    print(f'{result["right"]} right, {result["wrong"]} wrong (written as preference rows), {result["skipped"]} '
-          'without a solution (skipped)')
+    print(f'{result["right"]} right, {result["wrong"]} wrong ({len(result["rows"])} written as preference rows, '
+          f'{result["empty"]} empty answers not), {result["skipped"]} without a solution (skipped)')
     if not result['rows']:
         print('error: the model answered every labelled row right: no preference rows to write', file=sys.stderr)
         return 1

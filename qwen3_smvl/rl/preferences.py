@@ -1,6 +1,6 @@
-"""DPO rows from a model's own mistakes: each labelled row the model answers wrong becomes a preference pair whose
-chosen answer is the row's own (the truth) and whose rejected answer is the model's (greedy, through swift's engine
-and the plugin, as served).
+"""A model's own mistakes on labelled rows (greedy, through swift's engine and the plugin, as served), for stage 3:
+DPO pairs whose chosen answer is the row's own (the truth) and whose rejected answer is the model's, and GRPO rows
+narrowed to the questions it misses (a group whose rollouts all score alike has nothing to learn from).
 
 Right means: every box matched one to one at IoU >= 0.5 for a grounding row (its `solution` has boxes), the
 normalised answer equal to the `solution` otherwise (qwen3_smvl/rl/rewards.py). Rows without a `solution` are
@@ -8,7 +8,7 @@ skipped and counted.
 """
 import json
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from ..answers import generate
 from ..grounding import boxes_match, pixel_boxes
@@ -22,14 +22,19 @@ def right(answer: str, solution: str) -> bool:
     return answer_match(answer, solution) == 1.0
 
 
-def preference_rows(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Dict:
-    """{'rows': DPO rows (the row, plus `rejected_response`), 'right', 'wrong', 'skipped'}."""
+def misses(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Tuple[List[Tuple[dict, str]], int]:
+    """((row, the model's answer) for each row with a `solution` it answers wrong, how many rows have a solution)."""
     labelled = [row for row in rows if row.get('solution')]
     answers = generate(model_dir, labelled, max_new_tokens=max_new_tokens)
-    pairs = [dict(row, rejected_response=answer) for row, answer in zip(labelled, answers)
-             if answer.strip() and not right(answer, row['solution'])]
-    return {'rows': pairs, 'right': len(labelled) - len(pairs), 'wrong': len(pairs),
-            'skipped': len(rows) - len(labelled)}
+    return [(row, a) for row, a in zip(labelled, answers) if not right(a, row['solution'])], len(labelled)
+
+
+def preference_rows(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Dict:
+    """{'rows': DPO rows (the row, plus `rejected_response`), 'right', 'wrong', 'empty', 'skipped'}."""
+    wrong, labelled = misses(model_dir, rows, max_new_tokens)
+    pairs = [dict(row, rejected_response=answer) for row, answer in wrong if answer.strip()]
+    return {'rows': pairs, 'right': labelled - len(wrong), 'wrong': len(wrong), 'empty': len(wrong) - len(pairs),
+            'skipped': len(rows) - labelled}
 
 
 def write_rows(rows: List[dict], out: Path) -> None:
