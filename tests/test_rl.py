@@ -180,13 +180,14 @@ def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path):
 
 @pytest.mark.slow
 def test_grpo_rows_narrowed_to_the_models_misses(rl_rows, tmp_path):
-    """tools/select_misses.py keeps the row the model answers wrong, as it was (GRPO rows: its solution, no rejected
-    answer), and drops the one it answers right."""
+    """tools/make_preferences.py --rlhf-type grpo keeps the row the model answers wrong, as it was (its solution, no
+    rejected answer), and drops the one it answers right."""
     from conftest import run_tool
     from qwen3_smvl.rl.solutions import problem
     model, _, labelled = rl_rows
     out = tmp_path / 'misses.jsonl'
-    res = run_tool('tools/select_misses.py', '--model', model, '--data', labelled, '--out', out)
+    res = run_tool('tools/make_preferences.py', '--rlhf-type', 'grpo', '--model', model, '--data', labelled,
+                   '--out', out)
     assert '1 right, 1 wrong' in res.stdout, res.stdout + res.stderr[-2000:]
     [row] = [json.loads(line) for line in out.read_text().splitlines()]
     assert row == json.loads(labelled.read_text().splitlines()[1])  # 'other', unchanged

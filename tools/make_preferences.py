@@ -1,10 +1,12 @@
-"""DPO rows from a stage-2 model's own wrong answers on a labelled set (rows with `solution`, as
-tools/make_dataset.py writes them): chosen = the row's answer, rejected = the model's.
+"""Stage-3 rows from a stage-2 model's own wrong answers on a labelled set (rows with `solution`, as
+tools/make_dataset.py writes them). DPO: chosen = the row's answer, rejected = the model's. GRPO (`--rlhf-type grpo`):
+the missed rows as they are; on the questions it already answers right its rollouts mostly all score 1, and a group
+that scores alike has no advantage to learn from.
 
   python tools/make_preferences.py --model runs/stage2-merged --data runs/demo/data/grounding_train.jsonl \
-      [--data more.jsonl] --out runs/rl/prefs.jsonl [--max-new-tokens 64]
+      [--data more.jsonl] --out runs/rl/prefs.jsonl [--max-new-tokens 64] [--rlhf-type grpo]
 
-Then: MODEL=runs/stage2-merged DATASET=runs/rl/prefs.jsonl RLHF_TYPE=dpo bash recipes/stage3.sh
+Then: MODEL=runs/stage2-merged DATASET=runs/rl/prefs.jsonl RLHF_TYPE=dpo bash recipes/stage3.sh (or grpo)
 """
 import argparse
 import json
@@ -20,17 +22,20 @@ def main(argv=None) -> int:
     ap.add_argument('--data', required=True, type=Path, action='append', help='a swift jsonl with `solution`')
     ap.add_argument('--out', required=True, type=Path)
     ap.add_argument('--max-new-tokens', type=int, default=64)
+    ap.add_argument('--rlhf-type', choices=['dpo', 'grpo'], default='dpo',
+                    help='dpo: preference pairs; grpo: the rows answered wrong, unchanged')
     args = ap.parse_args(argv)
     rows = [json.loads(line) for path in args.data for line in path.read_text().splitlines() if line.strip()]
     result = preference_rows(args.model, rows, args.max_new_tokens)
-    print(f'{result["right"]} right, {result["wrong"]} wrong ({len(result["rows"])} written as preference rows, '
-          f'{result["empty"]} empty answers not), {result["skipped"]} without a solution (skipped)')
-    if not result['rows']:
-        print('error: the model answered every labelled row right: no preference rows to write', file=sys.stderr)
+    written = result['rows'] if args.rlhf_type == 'dpo' else result['misses']
+    print(f'{result["right"]} right, {result["wrong"]} wrong ({len(written)} written as {args.rlhf_type} rows, '
+          f'{result["wrong"] - len(written)} empty answers not), {result["skipped"]} without a solution (skipped)')
+    if not written:
+        print(f'error: the model answered every labelled row right: no {args.rlhf_type} rows to write', file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_rows(result['rows'], args.out)
-    print(f'preferences: {args.out} ({len(result["rows"])} rows)')
+    write_rows(written, args.out)
+    print(f'{args.rlhf_type} rows: {args.out} ({len(written)} rows)')
     return 0
 
 

@@ -8,7 +8,7 @@ skipped and counted.
 """
 import json
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List
 
 from ..answers import generate
 from ..grounding import boxes_match, pixel_boxes
@@ -22,19 +22,15 @@ def right(answer: str, solution: str) -> bool:
     return answer_match(answer, solution) == 1.0
 
 
-def misses(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Tuple[List[Tuple[dict, str]], int]:
-    """((row, the model's answer) for each row with a `solution` it answers wrong, how many rows have a solution)."""
+def preference_rows(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Dict:
+    """{'rows': DPO rows (the row, plus `rejected_response`), 'misses': the rows answered wrong as they are (GRPO
+    rows), 'right', 'wrong', 'skipped'}."""
     labelled = [row for row in rows if row.get('solution')]
     answers = generate(model_dir, labelled, max_new_tokens=max_new_tokens)
-    return [(row, a) for row, a in zip(labelled, answers) if not right(a, row['solution'])], len(labelled)
-
-
-def preference_rows(model_dir, rows: List[dict], max_new_tokens: int = 64) -> Dict:
-    """{'rows': DPO rows (the row, plus `rejected_response`), 'right', 'wrong', 'empty', 'skipped'}."""
-    wrong, labelled = misses(model_dir, rows, max_new_tokens)
+    wrong = [(row, a) for row, a in zip(labelled, answers) if not right(a, row['solution'])]
     pairs = [dict(row, rejected_response=answer) for row, answer in wrong if answer.strip()]
-    return {'rows': pairs, 'right': labelled - len(wrong), 'wrong': len(wrong), 'empty': len(wrong) - len(pairs),
-            'skipped': len(rows) - labelled}
+    return {'rows': pairs, 'misses': [row for row, _ in wrong], 'right': len(labelled) - len(wrong),
+            'wrong': len(wrong), 'skipped': len(rows) - len(labelled)}
 
 
 def write_rows(rows: List[dict], out: Path) -> None:
