@@ -2,7 +2,7 @@
 
   1 fresh grounding rows (tools/make_dataset.py, another seed): the stage-2 model has learnt `make demo`'s own training
     rows by heart (its rewards there start near their maximum), so GRPO asks about pictures it has not seen, and only
-    those it answers wrong (tools/make_preferences.py --rlhf-type grpo): a question it gets right gives rollouts that all score 1
+    those it answers wrong (tools/make_preferences.py --rlhf-type grpo): on one it gets right, rollouts all score 1
   2 recipes/stage3.sh: GRPO with the box_match reward (qwen3_smvl/rl/rewards.py: 1 when the boxes are right as the
     held-out score counts them), the LLM in full and the connector
   3 the reward curve: printed, and drawn to OUT/stage3/reward_curve.png
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument('--batch-size', type=int, default=16, help='rollouts per step (batch-size / generations questions)')
     ap.add_argument('--rewards', default='box_match', help='reward functions (qwen3_smvl/rl/rewards.py), space-separated')
     ap.add_argument('--only-misses', choices=['true', 'false'], default='true',
-                    help='train only on the rows the stage-2 model answers wrong, greedily (tools/make_preferences.py --rlhf-type grpo)')
+                    help='train only on the rows the stage-2 model answers wrong (make_preferences.py --rlhf-type grpo)')
     ap.add_argument('--freeze-aligner', choices=['true', 'false'], default='false',
                     help='keep the connector as stage 2 left it (the LLM trains in full either way)')
     ap.add_argument('--dynamic-sample', choices=['true', 'false'], default='false',
