@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     print(f'{result["right"]} right, {result["wrong"]} wrong ({len(written)} written as {args.rlhf_type} rows, '
           f'{result["wrong"] - len(written)} empty answers not), {result["skipped"]} without a solution (skipped)')
     if not written:
-        print(f'error: the model answered every labelled row right: no {args.rlhf_type} rows to write', file=sys.stderr)
+        why = 'every wrong answer was empty' if result['wrong'] else 'the model answered every labelled row right'
+        print(f'error: {why}: no {args.rlhf_type} rows to write', file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_rows(written, args.out)
