@@ -3,12 +3,12 @@ import json
 
 import pytest
 
-from conftest import run_tool
+from conftest import REPO, run_tool
 
 pytestmark = pytest.mark.slow
 
 
-def test_demo_chain_end_to_end(tmp_path):
+def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / 'demo'
     res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--grounding', 12,
                    '--grounding-test', 4, '--stage1-epochs', 1, '--stage2-epochs', 1, '--margin', -1, '--box-margin', -1,
@@ -21,6 +21,11 @@ def test_demo_chain_end_to_end(tmp_path):
     accuracy = json.loads((out / 'accuracy.json').read_text())
     boxes = json.loads((out / 'grounding.json').read_text())
     assert set(accuracy) == set(boxes) == runs
+    monkeypatch.syspath_prepend(str(REPO / 'tools'))
+    from demo_rl import stage2_scores  # make demo-rl's "before" reads these files
+    assert stage2_scores(out)['blank'] == {'answers': accuracy['trained, blank images']['accuracy'],
+                                           'boxes': boxes['trained, blank images']['accuracy'],
+                                           'mean_iou': boxes['trained, blank images']['mean_iou']}
     assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12

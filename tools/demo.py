@@ -29,6 +29,11 @@ for var in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE'):
     os.environ.setdefault(var, '1')  # the demo needs no hub
 
 
+def trained_name(images: str) -> str:
+    """The trained model's result name in accuracy.json and grounding.json ('real' or 'blank' images)."""
+    return f'trained, {images} images'
+
+
 def step(n: int, text: str, total: int = STEPS) -> None:
     print(f'\n[{n}/{total}] {text}', flush=True)
 
@@ -113,13 +118,13 @@ def main(argv=None) -> int:
     step(4, 'answers (exact match) and boxes (Acc@IoU0.5) on the held-out images')
     from qwen3_smvl.answers import answer_text
     from qwen3_smvl.evaluate.accuracy import exact_match, grounding_accuracy
-    runs = {'trained, real images': (trained, False), 'trained, blank images': (trained, True),
+    runs = {trained_name('real'): (trained, False), trained_name('blank'): (trained, True),
             'untrained splice, real images': (out / 'spliced', False)}
     results = {name: exact_match(model, test, blank=blank) for name, (model, blank) in runs.items()}
     boxes = {name: grounding_accuracy(model, boxes_test, blank=blank) for name, (model, blank) in runs.items()}
     (out / 'accuracy.json').write_text(json.dumps(results, indent=2, ensure_ascii=False))
     (out / 'grounding.json').write_text(json.dumps(boxes, indent=2, ensure_ascii=False))
-    picture = save_boxes_picture(boxes['trained, real images']['examples'][0], out / 'grounding_example.png')
+    picture = save_boxes_picture(boxes[trained_name('real')]['examples'][0], out / 'grounding_example.png')
 
     step(5, 'serve the trained model (recipes/deploy.sh) and ask about two held-out images')
     if args.no_serve:
@@ -147,8 +152,8 @@ def main(argv=None) -> int:
     for d in ('stage1', 'stage2'):
         print(f'  loss plot: {out / d / "images" / "train_loss.png"}')
     print(f'  checkpoints: {out / "spliced"} (untrained), {trained} (trained)')
-    gain = results['trained, real images']['accuracy'] - results['trained, blank images']['accuracy']
-    box_gain = boxes['trained, real images']['accuracy'] - boxes['trained, blank images']['accuracy']
+    gain = results[trained_name('real')]['accuracy'] - results[trained_name('blank')]['accuracy']
+    box_gain = boxes[trained_name('real')]['accuracy'] - boxes[trained_name('blank')]['accuracy']
     print(f'  real - blank: answers {gain:+.1%} (required: at least {args.margin:+.0%}), boxes {box_gain:+.1%} '
           f'(required: at least {args.box_margin:+.0%}); {time.time() - t0:.0f}s in all')
     if gain < args.margin or box_gain < args.box_margin:

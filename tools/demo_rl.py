@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from demo import REPO, ask_served_model, run
+from demo import REPO, ask_served_model, run, trained_name
 from demo import step as demo_step
 
 STEPS = 5
@@ -59,9 +59,9 @@ def scores(model_dir: Path, qa: Path, boxes: Path) -> dict:
 def stage2_scores(demo: Path) -> dict:
     """The stage-2 model's scores as `make demo` measured them (the same functions, model and held-out rows)."""
     answers, boxes = (json.loads((demo / name).read_text()) for name in ('accuracy.json', 'grounding.json'))
-    return {images: {'answers': answers[f'trained, {images} images']['accuracy'],
-                     'boxes': boxes[f'trained, {images} images']['accuracy'],
-                     'mean_iou': boxes[f'trained, {images} images']['mean_iou']} for images in ('real', 'blank')}
+    return {images: {'answers': answers[trained_name(images)]['accuracy'],
+                     'boxes': boxes[trained_name(images)]['accuracy'],
+                     'mean_iou': boxes[trained_name(images)]['mean_iou']} for images in ('real', 'blank')}
 
 
 def main(argv=None) -> int:
