@@ -11,6 +11,7 @@ from pathlib import Path
 from swift.arguments import SftArguments
 from swift.callbacks import callbacks_map
 from swift.callbacks.base import TrainerCallback
+from swift.infer_engine.utils import InferStreamer
 from swift.rewards import ORM, orms
 from swift.model import Model, ModelGroup, ModelLoader, ModelMeta, MultiModelKeys, register_model, register_model_arch
 from swift.utils import get_logger, import_external_file, is_master
@@ -21,6 +22,7 @@ from qwen3_smvl.datasets.registry import register as register_datasets
 from qwen3_smvl.processor import load_processor
 from qwen3_smvl.rl import rollout_log
 from qwen3_smvl.rl.rewards import REWARDS, scores
+from qwen3_smvl.serve import streaming
 from qwen3_smvl.tokens import IMAGE_TOKEN, token_id
 from qwen3_smvl.train.bad_rows import BadRowsCallback
 from qwen3_smvl.train.packing import allow_masked_attention
@@ -134,6 +136,7 @@ if 'swift.pipelines.infer.deploy' in sys.modules:  # loaded by `swift deploy`: l
     from qwen3_smvl.serve import limits, reasoning  # and thinking in reasoning_content, the answer alone in content
     limits.apply(sys.modules['swift.pipelines.infer.deploy'])
     reasoning.apply(sys.modules['swift.pipelines.infer.deploy'].SwiftDeploy)
+streaming.apply(InferStreamer)  # a streamed answer that comes in one output (vLLM) keeps its text
 
 callbacks_map['trainable_parameters'] = TrainableParametersCallback
 callbacks_map['sample_answers'] = SampleAnswersCallback

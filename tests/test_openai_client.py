@@ -19,13 +19,13 @@ def thinking_model(tiny_splice, tmp_path_factory):
     return train_rows(tiny_splice, work, rows, target_loss=0.05), data_url(image)
 
 
-def ask(client, url, thinking, stream):
+def ask(client, url, thinking, stream, max_tokens=24):
     """(content, reasoning_content) as the client hands them over; thinking None: the server's default."""
     extra = {} if thinking is None else {'extra_body': {'chat_template_kwargs': {'enable_thinking': thinking}}}
     messages = [{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': url}},
                                              {'type': 'text', 'text': '图中有几个三角形？'}]}]
-    reply = client.chat.completions.create(model='qwen3-smvl', messages=messages, temperature=0, max_tokens=24,
-                                           stream=stream, **extra)
+    reply = client.chat.completions.create(model='qwen3-smvl', messages=messages, temperature=0,
+                                           max_tokens=max_tokens, stream=stream, **extra)
     if not stream:
         message = reply.choices[0].message
         return message.content, getattr(message, 'reasoning_content', None)
@@ -50,6 +50,9 @@ def test_content_is_the_answer_and_thinking_is_reasoning_content(thinking_model,
             content, reasoning = ask(client, url, False, stream)
             assert reasoning is None and content and '<think>' not in content and '</think>' not in content, content
             assert ask(client, url, None, stream) == (content, None)  # the recipe's default: thinking off
+        # one token: vLLM hands it over in the first output, which is also the last (qwen3_smvl/serve/streaming.py)
+        first = ask(client, url, False, False, max_tokens=1)
+        assert first[0] and content.startswith(first[0]) and ask(client, url, False, True, max_tokens=1) == first
         reply = client.chat.completions.create(model='qwen3-smvl', messages=[{'role': 'user', 'content': '北京天气？'}],
                                                tools=TOOLS, temperature=0, max_tokens=48)
     message = reply.choices[0].message
