@@ -12,7 +12,7 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / 'demo'
     res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--grounding', 12,
                    '--grounding-test', 4, '--stage1-epochs', 1, '--stage2-epochs', 1, '--margin', -1, '--box-margin', -1,
-                   timeout=1200)
+                   '--questions-per-image', 2, '--pretrain-vision', 20, timeout=1200)
     log = res.stdout
     for n in range(1, 7):
         assert f'[{n}/6]' in log
@@ -29,6 +29,8 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
+    assert sum(1 for _ in (out / 'data' / 'train.jsonl').open()) == 2 * 24 + 4  # two questions a picture, 4 text-only
+    assert 'vision pre-training step 20/20' in res.stderr  # the donor's tower trained before the splice
     assert (out / 'stage1' / 'images' / 'train_loss.png').exists() and (out / 'stage2' / 'images' / 'train_loss.png').exists()
     trains = (out / 'stage2' / 'trainable_parameters.txt').read_text()
     assert 'model.vision_model.encoder.layers.1.' in trains and 'model.vision_model.post_layernorm' in trains

@@ -66,6 +66,11 @@ def main(argv=None) -> int:
     # tiny-vocab: toy layers with Qwen3's genuine tokenizer, which llama.cpp's converter and mtmd need (docs/gguf.md)
     ap.add_argument('--preset', default='tiny-vocab', choices=['tiny-vocab', 'tiny'], help='donor preset')
     ap.add_argument('--train', type=int, default=400, help='training images')
+    # With both, colours are learnt (asked one question a picture, they stay at chance), at more steps for the boxes:
+    # docs/performance.md, "a vision tower that sees".
+    ap.add_argument('--questions-per-image', type=int, default=1, help='training rows per picture (1-4)')
+    ap.add_argument('--pretrain-vision', type=int, default=0, metavar='STEPS',
+                    help="pre-train the random vision donor's tower on the synthetic pictures first (600: 25 s)")
     ap.add_argument('--test', type=int, default=100, help='held-out images')
     ap.add_argument('--stage1-epochs', type=int, default=4)
     ap.add_argument('--stage2-epochs', type=int, default=10)
@@ -90,15 +95,17 @@ def main(argv=None) -> int:
                   'SAVE_STEPS': 100000, 'LOGGING_STEPS': 10, 'SEED': 42 + args.seed}
 
     step(1, 'tiny donors and the splice')
-    run([sys.executable, 'tools/make_donors.py', '--preset', args.preset, '--out', out / 'donors'])
+    run([sys.executable, 'tools/make_donors.py', '--preset', args.preset, '--out', out / 'donors',
+         '--pretrain-vision', args.pretrain_vision])
     run([sys.executable, 'tools/build_model.py', '--vision', out / 'donors' / 'vision', '--llm', out / 'donors' / 'llm',
          '--out', out / 'spliced', '--overwrite'])
 
-    step(2, f'synthetic Chinese visual QA ({args.train} training images, {args.test} held-out) and grounding '
+    step(2, f'synthetic Chinese visual QA ({args.train} training images, asked {args.questions_per_image} of their '
+            f'4 questions; {args.test} held-out) and grounding '
             f'({args.grounding}, {args.grounding_test} held-out)')
     run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test,
          '--text-only', args.text_only, '--grounding', args.grounding, '--grounding-test', args.grounding_test,
-         '--seed', args.seed])
+         '--seed', args.seed, '--questions-per-image', args.questions_per_image])
     train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
     boxes_train, boxes_test = out / 'data' / 'grounding_train.jsonl', out / 'data' / 'grounding_test.jsonl'
     datasets = f'{train} {boxes_train}'  # swift mixes space-separated datasets

@@ -16,6 +16,8 @@ def main(argv=None) -> None:
     ap.add_argument('--train', type=int, default=400, help='training images')
     ap.add_argument('--test', type=int, default=60, help='held-out images (never seen in training)')
     ap.add_argument('--size', type=int, default=64, help='image side in pixels')
+    ap.add_argument('--questions-per-image', type=int, default=1,
+                    help='training rows per picture, each another of its 4 questions (held-out pictures: one)')
     ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
     ap.add_argument('--grounding', type=int, default=0,
                     help='training images with a box question (grounding_train.jsonl)')
@@ -26,7 +28,7 @@ def main(argv=None) -> None:
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
     files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed, args.grounding,
-                         args.grounding_test)
+                         args.grounding_test, args.questions_per_image)
     if args.video or args.video_test:
         files.update(make_video_dataset(args.out, args.video, args.video_test, args.size, args.seed))
     for split, file in files.items():

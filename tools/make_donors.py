@@ -6,12 +6,14 @@
 tiny: toy sizes, seconds to build. tiny-so400m: the same with SmolVLM2-2.2B's vision geometry (patch 14, pixel
 shuffle 3) and an untied LLM head. real: the published dimensions of
 SmolVLM2-256M-Video-Instruct and Qwen3-0.6B (or of the donors named: SmolVLM2-256M/500M/2.2B, Qwen3-0.6B/1.7B/4B/8B)
-with random weights, and Qwen3's genuine tokenizer.
+with random weights, and Qwen3's genuine tokenizer. --pretrain-vision N then teaches the vision donor's tower N
+steps to tell the colour and shape under each patch of the synthetic pictures (the demo: a tower that sees).
 """
 import argparse
 import logging
 from pathlib import Path
 
+from qwen3_smvl.datasets.vision_pretraining import pretrain_vision
 from qwen3_smvl.splice.donors import LLM_DONORS, TINY_PRESETS, VISION_DONORS, make_donors
 
 
@@ -20,10 +22,14 @@ def main(argv=None) -> None:
     ap.add_argument('--preset', choices=[*TINY_PRESETS, 'real'], default='tiny')
     ap.add_argument('--vision-donor', choices=list(VISION_DONORS), default='smolvlm2-256m', help='with --preset real')
     ap.add_argument('--llm-donor', choices=list(LLM_DONORS), default='qwen3-0.6b', help='with --preset real')
+    ap.add_argument('--pretrain-vision', type=int, default=0, metavar='STEPS',
+                    help='pre-train the vision tower on the synthetic pictures (datasets/vision_pretraining.py)')
     ap.add_argument('--out', required=True, type=Path, help='writes OUT/vision and OUT/llm')
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(name)s: %(message)s')
     make_donors(args.preset, args.out, args.vision_donor, args.llm_donor)
+    if args.pretrain_vision:
+        pretrain_vision(args.out / 'vision', args.pretrain_vision)
 
 
 if __name__ == '__main__':

@@ -92,7 +92,9 @@ def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
-               grounding: bool = False) -> Path:
+               grounding: bool = False, questions_per_image: int = 1) -> Path:
+    """QA rows ask QUESTIONS_PER_IMAGE of a picture's four questions, each its own row (ids `name-i` with one,
+    `name-i-k` with several)."""
     rng = random.Random(seed)
     image_dir = out / 'images' / name
     image_dir.mkdir(parents=True, exist_ok=True)
@@ -103,12 +105,14 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
         image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
         image.save(path)
         if grounding:
-            row = grounding_row(scene, boxes, rng, size)
+            asked = [grounding_row(scene, boxes, rng, size)]
         else:
-            q, a = rng.choice(questions(scene))
-            row = {'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
-                   'solution': a}
-        rows.append({'id': f'{name}-{i}', **row, 'images': [str(path.resolve())]})
+            pairs = [rng.choice(questions(scene))] if questions_per_image == 1 else \
+                rng.sample(questions(scene), questions_per_image)
+            asked = [{'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
+                      'solution': a} for q, a in pairs]
+        ids = [f'{name}-{i}'] if len(asked) == 1 else [f'{name}-{i}-{k}' for k in range(len(asked))]
+        rows += [{'id': row_id, **row, 'images': [str(path.resolve())]} for row_id, row in zip(ids, asked)]
     for k in range(text_only):
         q, a = TEXT_ONLY[k % len(TEXT_ONLY)]
         rows.append({'id': f'{name}-text-{k}', 'messages': [{'role': 'user', 'content': q},
@@ -120,12 +124,17 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
 
 
 def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, text_only: int = 12,
-                 seed: int = 0, grounding: int = 0, grounding_test: int = 0) -> Dict[str, Path]:
+                 seed: int = 0, grounding: int = 0, grounding_test: int = 0,
+                 questions_per_image: int = 1) -> Dict[str, Path]:
     """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/, and with
-    grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B")."""
+    grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B").
+    QUESTIONS_PER_IMAGE (1-4) applies to training; every held-out picture is asked one question."""
+    if not 1 <= questions_per_image <= 4:  # colour, shape, count, side
+        raise ValueError(f'questions_per_image: a picture has 4 questions (colour, shape, count, side), '
+                         f'not {questions_per_image}')
     out = Path(out)
     files = {
-        'train': make_split(out, 'train', train, seed, size, text_only),
+        'train': make_split(out, 'train', train, seed, size, text_only, questions_per_image=questions_per_image),
         'test': make_split(out, 'test', test, seed + 10_000, size, 0),
     }
     if grounding or grounding_test:
