@@ -55,6 +55,12 @@ repo_python() { PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}" python "$@"; }
 repo_python -m qwen3_smvl.inputs --model "$MODEL" --dataset $DATASET $VAL_DATASET || exit 2
 
 GPU=$(python -c 'import torch; print(int(torch.cuda.is_available()))')
+# keep: on the CPU, freed tensor memory stays in the process; glibc's own defaults (CPU_ALLOCATOR=glibc) map and
+# unmap every block over 32 MB (each step's 151,936-wide logits and head gradient), zero-filled again by the kernel.
+CPU_ALLOCATOR=${CPU_ALLOCATOR:-keep}
+if [ "$GPU" = 0 ] && [ "$CPU_ALLOCATOR" = keep ]; then
+  export MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=17179869184  # no mmap; give memory back only past 16 GiB free
+fi
 if [ -z "${TORCH_DTYPE:-}" ]; then
   if [ "$GPU" = 1 ]; then TORCH_DTYPE=bfloat16; else TORCH_DTYPE=float32; fi
 fi

@@ -37,15 +37,14 @@ def test_colour_answers_are_in_the_picture(tmp_path):
 def test_each_training_picture_can_be_asked_all_its_questions(tmp_path):
     files = make_dataset(tmp_path, train=5, test=3, size=48, text_only=0, questions_per_image=4)
     train = [json.loads(line) for line in files['train'].read_text().splitlines()]
-    by_picture = {}
-    for row in train:
-        by_picture.setdefault(row['images'][0], []).append(row)
-    assert len(train) == 20 and len(by_picture) == 5
-    for rows in by_picture.values():  # the four kinds, each once, as rows of their own
-        kinds = sorted(next(k for k in ('颜色', '形状', '几个', '哪一边') if k in r['messages'][0]['content'])
-                       for r in rows)
+    assert len(train) == 5 and len({row['images'][0] for row in train}) == 5
+    for row in train:  # one conversation a picture: the four kinds, each once, the picture in the first turn
+        users, answers = row['messages'][0::2], row['messages'][1::2]
+        assert [m['role'] for m in users] == ['user'] * 4 and [m['role'] for m in answers] == ['assistant'] * 4
+        kinds = sorted(next(k for k in ('颜色', '形状', '几个', '哪一边') if k in m['content']) for m in users)
         assert kinds == sorted(['颜色', '形状', '几个', '哪一边'])
-        assert len({r['id'] for r in rows}) == 4 and all(r['solution'] == r['messages'][1]['content'] for r in rows)
+        assert [m['content'].count('<image>') for m in users] == [1, 0, 0, 0]
+        assert row['solution'] == answers[-1]['content']
     assert sum(1 for _ in files['test'].open()) == 3  # held out: one question a picture, as before
     with pytest.raises(ValueError, match='4 questions'):
         make_dataset(tmp_path / 'bad', train=1, test=0, questions_per_image=5)

@@ -11,7 +11,8 @@ pytestmark = pytest.mark.slow
 def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     out = tmp_path / 'demo'
     res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--grounding', 12,
-                   '--grounding-test', 4, '--stage1-epochs', 1, '--stage2-epochs', 1, '--margin', -1, '--box-margin', -1,
+                   '--grounding-test', 4, '--stage1-steps', 4, '--stage2-epochs', 1, '--qa-repeats', 1,
+                   '--margin', -1, '--box-margin', -1,
                    '--questions-per-image', 2, '--pretrain-vision', 20, timeout=1200)
     log = res.stdout
     for n in range(1, 7):
@@ -29,7 +30,8 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
-    assert sum(1 for _ in (out / 'data' / 'train.jsonl').open()) == 2 * 24 + 4  # two questions a picture, 4 text-only
+    train = [json.loads(line) for line in (out / 'data' / 'train.jsonl').open()]
+    assert sorted(len(row['messages']) for row in train) == [2] * 4 + [4] * 24  # 4 text-only; two turns a picture
     assert 'vision pre-training step 20/20' in res.stderr  # the donor's tower trained before the splice
     assert (out / 'stage1' / 'images' / 'train_loss.png').exists() and (out / 'stage2' / 'images' / 'train_loss.png').exists()
     trains = (out / 'stage2' / 'trainable_parameters.txt').read_text()

@@ -186,7 +186,8 @@ def test_sample_answers_do_not_change_training(stage1, tiny_splice, data, tmp_pa
 
 
 # The recipe's faster defaults against swift's way, one knob at a time: the same training, to float tolerance.
-SWIFT_WAY = {'GRADIENT_CHECKPOINTING': 'true', 'PADDING_FREE': 'false', 'TOKEN_ACC': 'every_step'}
+SWIFT_WAY = {'GRADIENT_CHECKPOINTING': 'true', 'PADDING_FREE': 'false', 'TOKEN_ACC': 'every_step',
+             'CPU_ALLOCATOR': 'glibc'}
 SHORT_RUN = dict(MAX_STEPS=4, SAVE_STEPS=4, MAX_LENGTH=300, LAZY_TOKENIZE='false', SAMPLE_STEPS=0, LOGGING_STEPS=2)
 
 

@@ -17,7 +17,8 @@ def main(argv=None) -> None:
     ap.add_argument('--test', type=int, default=60, help='held-out images (never seen in training)')
     ap.add_argument('--size', type=int, default=64, help='image side in pixels')
     ap.add_argument('--questions-per-image', type=int, default=1,
-                    help='training rows per picture, each another of its 4 questions (held-out pictures: one)')
+                    help='questions asked of each training picture, one conversation turn each, of its 4 '
+                         '(held-out pictures: one)')
     ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
     ap.add_argument('--grounding', type=int, default=0,
                     help='training images with a box question (grounding_train.jsonl)')

@@ -39,6 +39,10 @@ ONE_BOX = ['框出图中的<ref-object>', '请标出<ref-object>的位置', '<re
 SEVERAL_BOXES = ['图中有哪些<ref-object>？请给出位置', '框出图中所有的<ref-object>', '标出每个<ref-object>的位置']
 
 
+def random_scene(rng: random.Random) -> Scene:
+    return Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+
+
 def side_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int, int]]:
     """QA layout: the shapes in a column on the scene's side, at random heights around even spacing."""
     r = size // 8
@@ -93,26 +97,26 @@ def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
                grounding: bool = False, questions_per_image: int = 1) -> Path:
-    """QA rows ask QUESTIONS_PER_IMAGE of a picture's four questions, each its own row (ids `name-i` with one,
-    `name-i-k` with several)."""
+    """A QA row asks QUESTIONS_PER_IMAGE of its picture's four questions, one conversation turn each (the picture
+    in the first); its `solution` is the last turn's answer, the one a completion of the row gives."""
     rng = random.Random(seed)
     image_dir = out / 'images' / name
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
-        scene = Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+        scene = random_scene(rng)
         path = image_dir / f'{i:05d}.png'
         image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
         image.save(path)
         if grounding:
-            asked = [grounding_row(scene, boxes, rng, size)]
+            row = grounding_row(scene, boxes, rng, size)
         else:
             pairs = [rng.choice(questions(scene))] if questions_per_image == 1 else \
                 rng.sample(questions(scene), questions_per_image)
-            asked = [{'messages': [{'role': 'user', 'content': f'<image>{q}'}, {'role': 'assistant', 'content': a}],
-                      'solution': a} for q, a in pairs]
-        ids = [f'{name}-{i}'] if len(asked) == 1 else [f'{name}-{i}-{k}' for k in range(len(asked))]
-        rows += [{'id': row_id, **row, 'images': [str(path.resolve())]} for row_id, row in zip(ids, asked)]
+            turns = [[{'role': 'user', 'content': ('<image>' if k == 0 else '') + q},
+                      {'role': 'assistant', 'content': a}] for k, (q, a) in enumerate(pairs)]
+            row = {'messages': sum(turns, []), 'solution': pairs[-1][1]}
+        rows.append({'id': f'{name}-{i}', **row, 'images': [str(path.resolve())]})
     for k in range(text_only):
         q, a = TEXT_ONLY[k % len(TEXT_ONLY)]
         rows.append({'id': f'{name}-text-{k}', 'messages': [{'role': 'user', 'content': q},
@@ -128,7 +132,7 @@ def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, te
                  questions_per_image: int = 1) -> Dict[str, Path]:
     """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/, and with
     grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B").
-    QUESTIONS_PER_IMAGE (1-4) applies to training; every held-out picture is asked one question."""
+    QUESTIONS_PER_IMAGE (1-4 turns a picture) applies to training; every held-out picture is asked one question."""
     if not 1 <= questions_per_image <= 4:  # colour, shape, count, side
         raise ValueError(f'questions_per_image: a picture has 4 questions (colour, shape, count, side), '
                          f'not {questions_per_image}')

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from ..atomic import atomic_folder
-from .synthetic import COLOURS, SHAPES, SIDES, Scene, draw, grid_centres, side_centres
+from .synthetic import COLOURS, SHAPES, draw, grid_centres, random_scene, side_centres
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def pictures(n: int, size: int, seed: int):
     """(picture, colour index, shape index) of N scenes, in both of the set's layouts."""
     rng = random.Random(seed)
     for i in range(n):
-        scene = Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+        scene = random_scene(rng)
         image, _ = draw(scene, (grid_centres if i % 2 else side_centres)(scene, size, rng), size)
         yield image, list(COLOURS).index(scene.colour), SHAPES.index(scene.shape)
 
@@ -61,8 +61,8 @@ def pretrain_vision(donor: Path, steps: int, n_pictures: int = 2000, size: int =
     optimizer = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=lr)
 
     def logits(pixels):  # colour and shape logits per patch
-        logits = head(tower(pixel_values=pixels).last_hidden_state)
-        return logits[..., :len(COLOURS) + 1], logits[..., len(COLOURS) + 1:]
+        both = head(tower(pixel_values=pixels).last_hidden_state)
+        return both[..., :len(COLOURS) + 1], both[..., len(COLOURS) + 1:]
 
     for step in range(1, steps + 1):
         idx = torch.randint(0, len(x), (batch,))
