@@ -8,10 +8,7 @@ Makes the demo's tiny-vocab splice and data under runs/bench-allocator if absent
 its logged losses (they must be the same: only where freed memory goes changes) and the ratio.
 """
 import argparse
-import json
-import os
 import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,24 +16,18 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.datasets.synthetic import make_dataset  # noqa: E402
+from recipe_run import run_recipe  # noqa: E402
 
 
 def stage2(out: Path, model: Path, datasets: str, steps: int, allocator: str) -> dict:
-    env = {**os.environ, 'MODEL': str(model), 'DATASET': datasets, 'OUTPUT_DIR': str(out), 'MAX_STEPS': str(steps),
-           'TUNER': 'full', 'LR': '1e-3', 'VIT_LAST_N': '2', 'FROM_SPLICE': 'true', 'CPU_ALLOCATOR': allocator,
-           'SAMPLE_STEPS': '0',
-           'WORKERS': '0', 'DATASET_NUM_PROC': '1', 'RESUME': 'none', 'SAVE_STEPS': '100000', 'LOGGING_STEPS': '10',
-           'TORCH_DTYPE': 'float32', 'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'}
-    subprocess.run(['rm', '-rf', str(out)], check=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
-    subprocess.run(['bash', 'recipes/stage2.sh'], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    logs = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
+    _, logs = run_recipe('stage2.sh', out, MODEL=model, DATASET=datasets, MAX_STEPS=steps, TUNER='full', LR='1e-3',
+                         VIT_LAST_N=2, FROM_SPLICE='true', CPU_ALLOCATOR=allocator, SAMPLE_STEPS=0, WORKERS=0,
+                         DATASET_NUM_PROC=1, RESUME='none', SAVE_STEPS=100000, LOGGING_STEPS=10, TORCH_DTYPE='float32')
     end = next(line for line in logs if 'train_runtime' in line)
     return {'train_runtime': float(end['train_runtime']),
             'system_s': resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime - before,
             'losses': [line['loss'] for line in logs if 'loss' in line]}
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

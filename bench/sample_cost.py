@@ -6,10 +6,7 @@ Makes the demo's tiny splice and data under runs/bench-samples if absent, then r
 (SAMPLE_STEPS=0 and SAMPLE_STEPS=N) and prints each run's train_runtime and the ratio.
 """
 import argparse
-import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,18 +14,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from qwen3_smvl.splice.donors import make_splice  # noqa: E402
 from qwen3_smvl.datasets.synthetic import make_dataset  # noqa: E402
+from recipe_run import run_recipe  # noqa: E402
 
 
 def stage1(out: Path, model: Path, data: Path, epochs: int, sample_steps: int) -> dict:
-    env = {**os.environ, 'MODEL': str(model), 'DATASET': str(data), 'OUTPUT_DIR': str(out), 'NUM_EPOCHS': str(epochs),
-           'SAMPLE_STEPS': str(sample_steps), 'WORKERS': '0', 'DATASET_NUM_PROC': '1', 'RESUME': 'none',
-           'SAVE_STEPS': '100000', 'TORCH_DTYPE': 'float32',
-           'PATH': f'{Path(sys.executable).parent}:{os.environ["PATH"]}'}
-    subprocess.run(['rm', '-rf', str(out)], check=True)
-    log = subprocess.run(['bash', 'recipes/stage1.sh'], cwd=REPO, env=env, check=True, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True).stdout
+    log, logs = run_recipe('stage1.sh', out, MODEL=model, DATASET=data, NUM_EPOCHS=epochs, SAMPLE_STEPS=sample_steps,
+                           WORKERS=0, DATASET_NUM_PROC=1, RESUME='none', SAVE_STEPS=100000, TORCH_DTYPE='float32')
     own = re.search(r'sample answers: ([0-9.]+)s of ([0-9.]+)s of training', log)  # the callback's own clock
-    logs = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
     samples = out / 'samples.jsonl'
     end = next(line for line in logs if 'train_runtime' in line)
     return {'train_runtime': float(end['train_runtime']), 'steps': int(end['global_step/max_steps'].split('/')[0]),
