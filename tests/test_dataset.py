@@ -5,7 +5,7 @@ import json
 import pytest
 from PIL import Image
 
-from qwen3_smvl.datasets.synthetic import COLOURS, make_dataset
+from qwen3_smvl.datasets.synthetic import COLOURS, is_absent_answer, make_dataset
 
 
 def test_splits_are_swift_jsonl_with_held_out_images(tmp_path):
@@ -49,3 +49,20 @@ def test_each_training_picture_can_be_asked_all_its_questions(tmp_path):
     with pytest.raises(ValueError, match='4 questions'):
         make_dataset(tmp_path / 'bad', train=1, test=0, questions_per_image=5)
 
+
+
+def test_empty_pictures_are_answered_with_what_is_not_there(tmp_path):
+    plain = make_dataset(tmp_path / 'plain', train=6, test=2, size=48, text_only=0, questions_per_image=2)
+    files = make_dataset(tmp_path / 'empty', train=6, test=2, size=48, text_only=0, questions_per_image=2, empty=3)
+    rows = {r['id']: r for r in map(json.loads, files['train'].read_text().splitlines())}
+    drawn = {r['id']: r for r in map(json.loads, plain['train'].read_text().splitlines())}
+    assert all(rows[i]['messages'] == r['messages'] for i, r in drawn.items())  # the seed's drawn rows unchanged
+    empty = [r for i, r in rows.items() if i not in drawn]
+    assert len(empty) == 3 and files['test'].read_text().replace('/empty/', '/plain/') == plain['test'].read_text()
+    for row in empty:
+        assert Image.open(row['images'][0]).convert('RGB').getcolors() == [(48 * 48, (255, 255, 255))]
+        for question, answer in zip(row['messages'][0::2], row['messages'][1::2]):
+            assert is_absent_answer(answer['content'])
+            named = answer['content'].removeprefix('图中没有').removesuffix('的图形')
+            assert named in question['content']  # says which thing is missing: the one asked about
+        assert row['solution'] == row['messages'][-1]['content']

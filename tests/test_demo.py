@@ -13,7 +13,7 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     res = run_tool('tools/demo.py', '--out', out, '--train', 24, '--test', 6, '--text-only', 4, '--grounding', 12,
                    '--grounding-test', 4, '--stage1-steps', 4, '--stage2-epochs', 1, '--qa-repeats', 1,
                    '--margin', -1, '--box-margin', -1,
-                   '--questions-per-image', 2, '--pretrain-vision', 20, timeout=1200)
+                   '--questions-per-image', 2, '--pretrain-vision', 20, '--empty', 3, timeout=1200)
     log = res.stdout
     for n in range(1, 7):
         assert f'[{n}/6]' in log
@@ -31,7 +31,9 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
     train = [json.loads(line) for line in (out / 'data' / 'train.jsonl').open()]
-    assert sorted(len(row['messages']) for row in train) == [2] * 4 + [4] * 24  # 4 text-only; two turns a picture
+    assert sorted(len(row['messages']) for row in train) == [2] * 4 + [4] * 27  # 4 text-only; two turns a picture
+    assert sum(row['messages'][1]['content'].startswith('图中没有') for row in train) == 3  # --empty 3
+    assert 'blank images answered "图中没有..." (there is none): ' in log
     assert 'vision pre-training step 20/20' in res.stderr  # the donor's tower trained before the splice
     assert (out / 'stage1' / 'images' / 'train_loss.png').exists() and (out / 'stage2' / 'images' / 'train_loss.png').exists()
     trains = (out / 'stage2' / 'trainable_parameters.txt').read_text()

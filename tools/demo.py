@@ -72,6 +72,8 @@ def main(argv=None) -> int:
     ap.add_argument('--qa-repeats', type=int, default=10, help='passes over the question rows in stage 2')
     ap.add_argument('--pretrain-vision', type=int, default=600, metavar='STEPS',
                     help="pre-train the random vision donor's tower on the synthetic pictures first (0: not)")
+    ap.add_argument('--empty', type=int, default=40,
+                    help='training conversations about an empty picture, answered "图中没有..." (none there)')
     ap.add_argument('--test', type=int, default=100, help='held-out images')
     ap.add_argument('--stage1-steps', type=int, default=300)
     ap.add_argument('--stage2-epochs', type=int, default=1, help='passes over the mix (questions repeated, boxes)')
@@ -103,11 +105,11 @@ def main(argv=None) -> int:
          '--out', out / 'spliced', '--overwrite'])
 
     step(2, f'synthetic Chinese visual QA ({args.train} training images, asked {args.questions_per_image} of their '
-            f'4 questions; {args.test} held-out) and grounding '
+            f'4 questions, and {args.empty} about an empty picture; {args.test} held-out) and grounding '
             f'({args.grounding}, {args.grounding_test} held-out)')
     run([sys.executable, 'tools/make_dataset.py', '--out', out / 'data', '--train', args.train, '--test', args.test,
          '--text-only', args.text_only, '--grounding', args.grounding, '--grounding-test', args.grounding_test,
-         '--seed', args.seed, '--questions-per-image', args.questions_per_image])
+         '--seed', args.seed, '--questions-per-image', args.questions_per_image, '--empty', args.empty])
     train, test = out / 'data' / 'train.jsonl', out / 'data' / 'test.jsonl'
     boxes_train, boxes_test = out / 'data' / 'grounding_train.jsonl', out / 'data' / 'grounding_test.jsonl'
     datasets = f'{train} {boxes_train}'  # swift mixes space-separated datasets
@@ -128,6 +130,7 @@ def main(argv=None) -> int:
 
     step(4, 'answers (exact match) and boxes (Acc@IoU0.5) on the held-out images')
     from qwen3_smvl.answers import answer_text
+    from qwen3_smvl.datasets.synthetic import is_absent_answer
     from qwen3_smvl.evaluate.accuracy import exact_match, grounding_accuracy
     runs = {trained_name('real'): (trained, False), trained_name('blank'): (trained, True),
             'untrained splice, real images': (out / 'spliced', False)}
@@ -159,6 +162,9 @@ def main(argv=None) -> int:
         b = boxes[name]
         print(f'  {name:<32}{r["accuracy"]:>10.1%} ({r["correct"]:>3}/{r["total"]}){b["accuracy"]:>10.1%} '
               f'({b["correct"]:>3}/{b["total"]})')
+    blank = results[trained_name('blank')]
+    print(f'  blank images answered "图中没有..." (there is none): '
+          f'{sum(map(is_absent_answer, blank["responses"]))}/{blank["total"]}')
     print(f'  boxes drawn (red: predicted, green: true): {picture}')
     for d in ('stage1', 'stage2'):
         print(f'  loss plot: {out / d / "images" / "train_loss.png"}')

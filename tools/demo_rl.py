@@ -79,6 +79,8 @@ def main(argv=None) -> int:
                     help='train only on the rows the stage-2 model answers wrong (make_preferences.py --rlhf-type grpo)')
     ap.add_argument('--freeze-aligner', choices=['true', 'false'], default='false',
                     help='keep the connector as stage 2 left it (the LLM trains in full either way)')
+    ap.add_argument('--freeze-vit', choices=['true', 'false'], default='true',
+                    help='keep the vision tower as stage 2 left it')
     ap.add_argument('--dynamic-sample', choices=['true', 'false'], default='false',
                     help="DAPO's resampling of groups whose rollouts all score alike")
     ap.add_argument('--min-gain', type=float, default=0.05, help='least rise of held-out Acc@IoU0.5 (0.05 = 5 points)')
@@ -111,8 +113,8 @@ def main(argv=None) -> int:
     run(['bash', 'recipes/stage3.sh'], MODEL=stage2, DATASET=train, OUTPUT_DIR=out, RLHF_TYPE='grpo', TUNER='full',
         LR=args.lr, MAX_STEPS=args.steps, BATCH_SIZE=args.batch_size, NUM_GENERATIONS=args.generations,
         TEMPERATURE='1.0', MAX_COMPLETION_LENGTH=64, REWARD_FUNCS=args.rewards,
-        DYNAMIC_SAMPLE=args.dynamic_sample, FREEZE_ALIGNER=args.freeze_aligner, WORKERS=0,
-        DATASET_NUM_PROC=1, TORCH_DTYPE='float32', RESUME='none', SAVE_STEPS=100000, LOGGING_STEPS=5)
+        DYNAMIC_SAMPLE=args.dynamic_sample, FREEZE_ALIGNER=args.freeze_aligner, FREEZE_VIT=args.freeze_vit,
+        WORKERS=0, DATASET_NUM_PROC=1, TORCH_DTYPE='float32', RESUME='none', SAVE_STEPS=100000, LOGGING_STEPS=5)
     trained = (out / 'last-checkpoint').resolve()
 
     step(3, 'the reward curve')

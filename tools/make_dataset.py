@@ -19,6 +19,8 @@ def main(argv=None) -> None:
     ap.add_argument('--questions-per-image', type=int, default=1,
                     help='questions asked of each training picture, one conversation turn each, of its 4 '
                          '(held-out pictures: one)')
+    ap.add_argument('--empty', type=int, default=0,
+                    help='more training rows asking about an empty picture, answered "图中没有..." (none there)')
     ap.add_argument('--text-only', type=int, default=12, help='text-only training samples mixed in')
     ap.add_argument('--grounding', type=int, default=0,
                     help='training images with a box question (grounding_train.jsonl)')
@@ -29,7 +31,7 @@ def main(argv=None) -> None:
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
     files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed, args.grounding,
-                         args.grounding_test, args.questions_per_image)
+                         args.grounding_test, args.questions_per_image, args.empty)
     if args.video or args.video_test:
         files.update(make_video_dataset(args.out, args.video, args.video_test, args.size, args.seed))
     for split, file in files.items():

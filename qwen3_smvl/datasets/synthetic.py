@@ -2,7 +2,8 @@
 
 Every answer is a short Chinese word that can only be read off the image, so accuracy with real images against
 accuracy with blank images measures whether the model sees. The test split's images are drawn from a separate
-random stream and never appear in training.
+random stream and never appear in training. Empty pictures (white, nothing drawn) asked the same questions teach
+the answer a seeing model gives there, "图中没有圆形" (there is no circle), instead of a guess from the priors.
 
 The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "图中有哪些三角形？请给出位置" -> one per shape)
 in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
@@ -86,6 +87,16 @@ def questions(scene: Scene) -> List[tuple]:
     ]
 
 
+def absent_answers(scene: Scene) -> List[tuple]:
+    """The four questions of SCENE asked of an empty picture, each answered with what is not there."""
+    return [(q, f'图中没有{scene.colour}的图形' if k == 1 else f'图中没有{scene.shape}')
+            for k, (q, _) in enumerate(questions(scene))]
+
+
+def is_absent_answer(answer: str) -> bool:
+    return answer.startswith('图中没有')
+
+
 def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size: int) -> dict:
     """A grounding question in swift's objects format: the ref is said twice (question and answer), then its boxes."""
     q, ref = (rng.choice(ONE_BOX), scene.colour + scene.shape) if len(boxes) == 1 else \
@@ -95,10 +106,22 @@ def grounding_row(scene: Scene, boxes: List[List[int]], rng: random.Random, size
             'objects': {'ref': [ref, ref], 'bbox': boxes}, 'solution': box_answer(ref, boxes, size, size)}
 
 
+def conversation(pairs: List[tuple]) -> dict:
+    """Question-answer PAIRS as one conversation, the picture in the first turn; `solution` is the last answer."""
+    turns = [[{'role': 'user', 'content': ('<image>' if k == 0 else '') + q},
+              {'role': 'assistant', 'content': a}] for k, (q, a) in enumerate(pairs)]
+    return {'messages': sum(turns, []), 'solution': pairs[-1][1]}
+
+
+def ask(pairs: List[tuple], rng: random.Random, questions_per_image: int) -> List[tuple]:
+    return [rng.choice(pairs)] if questions_per_image == 1 else rng.sample(pairs, questions_per_image)
+
+
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
-               grounding: bool = False, questions_per_image: int = 1) -> Path:
+               grounding: bool = False, questions_per_image: int = 1, empty: int = 0) -> Path:
     """A QA row asks QUESTIONS_PER_IMAGE of its picture's four questions, one conversation turn each (the picture
-    in the first); its `solution` is the last turn's answer, the one a completion of the row gives."""
+    in the first); its `solution` is the last turn's answer, the one a completion of the row gives. EMPTY more
+    rows ask the same of an empty picture (their own random stream: the drawn rows stay those of the seed)."""
     rng = random.Random(seed)
     image_dir = out / 'images' / name
     image_dir.mkdir(parents=True, exist_ok=True)
@@ -111,12 +134,14 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
         if grounding:
             row = grounding_row(scene, boxes, rng, size)
         else:
-            pairs = [rng.choice(questions(scene))] if questions_per_image == 1 else \
-                rng.sample(questions(scene), questions_per_image)
-            turns = [[{'role': 'user', 'content': ('<image>' if k == 0 else '') + q},
-                      {'role': 'assistant', 'content': a}] for k, (q, a) in enumerate(pairs)]
-            row = {'messages': sum(turns, []), 'solution': pairs[-1][1]}
+            row = conversation(ask(questions(scene), rng, questions_per_image))
         rows.append({'id': f'{name}-{i}', **row, 'images': [str(path.resolve())]})
+    if empty:
+        path, empty_rng = image_dir / 'empty.png', random.Random(seed + 40_000)
+        Image.new('RGB', (size, size), (255, 255, 255)).save(path)
+        for k in range(empty):
+            pairs = ask(absent_answers(random_scene(empty_rng)), empty_rng, questions_per_image)
+            rows.append({'id': f'{name}-empty-{k}', **conversation(pairs), 'images': [str(path.resolve())]})
     for k in range(text_only):
         q, a = TEXT_ONLY[k % len(TEXT_ONLY)]
         rows.append({'id': f'{name}-text-{k}', 'messages': [{'role': 'user', 'content': q},
@@ -129,16 +154,18 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
 
 def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, text_only: int = 12,
                  seed: int = 0, grounding: int = 0, grounding_test: int = 0,
-                 questions_per_image: int = 1) -> Dict[str, Path]:
+                 questions_per_image: int = 1, empty: int = 0) -> Dict[str, Path]:
     """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/, and with
     grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B").
-    QUESTIONS_PER_IMAGE (1-4 turns a picture) applies to training; every held-out picture is asked one question."""
+    QUESTIONS_PER_IMAGE (1-4 turns a picture) and EMPTY (more training rows on an empty picture) apply to training;
+    every held-out picture is asked one question."""
     if not 1 <= questions_per_image <= 4:  # colour, shape, count, side
         raise ValueError(f'questions_per_image: a picture has 4 questions (colour, shape, count, side), '
                          f'not {questions_per_image}')
     out = Path(out)
     files = {
-        'train': make_split(out, 'train', train, seed, size, text_only, questions_per_image=questions_per_image),
+        'train': make_split(out, 'train', train, seed, size, text_only, questions_per_image=questions_per_image,
+                            empty=empty),
         'test': make_split(out, 'test', test, seed + 10_000, size, 0),
     }
     if grounding or grounding_test:

@@ -18,7 +18,7 @@ def exact_match(model_dir, jsonl, **kwargs) -> Dict:
     responses = generate(model_dir, rows, **kwargs)
     answers = [row['messages'][-1]['content'] for row in rows]
     correct = sum(r == a for r, a in zip(responses, answers))
-    return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows),
+    return {'accuracy': correct / len(rows), 'correct': correct, 'total': len(rows), 'responses': responses,
             'examples': [{'question': row['messages'][-2]['content'], 'answer': a, 'response': r}
                          for row, a, r in list(zip(rows, answers, responses))[:5]]}
 
