@@ -14,7 +14,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--out', required=True, type=Path)
     ap.add_argument('--train', type=int, default=400, help='training images')
-    ap.add_argument('--test', type=int, default=60, help='held-out images (never seen in training)')
+    ap.add_argument('--test', type=int, default=60, help='held-out images (no training split of any seed draws them)')
     ap.add_argument('--size', type=int, default=64, help='image side in pixels')
     ap.add_argument('--questions-per-image', type=int, default=1,
                     help='questions asked of each training picture, one conversation turn each, of its 4 '

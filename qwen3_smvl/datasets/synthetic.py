@@ -1,9 +1,12 @@
 """A synthetic Chinese visual QA set in swift's jsonl format: shapes, colours, counts and positions drawn with PIL.
 
 Every answer is a short Chinese word that can only be read off the image, so accuracy with real images against
-accuracy with blank images measures whether the model sees. The test split's images are drawn from a separate
-random stream and never appear in training. Empty pictures (white, nothing drawn) asked the same questions teach
-the answer a seeing model gives there, "图中没有圆形" (there is no circle), instead of a guess from the priors.
+accuracy with blank images measures whether the model sees. Held-out pictures are never trained on, in any split
+of any seed: one picture in HELD_OUT_EVERY, chosen by what is drawn (shape, colour, positions), is held out; training
+splits never draw it and held-out splits draw only those (the box layout has only 1,548 distinct pictures, so a
+separate random stream alone drew two thirds of the held-out box pictures again in training). Empty pictures
+(white, nothing drawn) asked the same questions teach the answer a seeing model gives there, "图中没有圆形" (there
+is no circle), instead of a guess from the priors.
 
 The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "图中有哪些三角形？请给出位置" -> one per shape)
 in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
@@ -12,6 +15,7 @@ as the model should give it (boxes in Qwen's tokens), which stage 3's rewards sc
 """
 import json
 import random
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -57,6 +61,23 @@ def grid_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int,
     is the answer's box order."""
     cells = sorted(rng.sample(range(9), scene.count))
     return [(int((k % 3 + .5) * size / 3), int((k // 3 + .5) * size / 3)) for k in cells]
+
+
+HELD_OUT_EVERY = 7
+
+
+def is_held_out(scene: Scene, centres: List[Tuple[int, int]]) -> bool:
+    """Whether the picture of SCENE at CENTRES belongs to the held-out pictures (a hash of what is drawn)."""
+    return zlib.crc32(repr((scene.shape, scene.colour, centres)).encode()) % HELD_OUT_EVERY == 0
+
+
+def random_picture(rng: random.Random, size: int, layout, held_out: bool = False) -> Tuple[Scene, list]:
+    """A random scene and its shapes' centres in LAYOUT, drawn again until it is (or is not) a held-out picture."""
+    while True:
+        scene = random_scene(rng)
+        centres = layout(scene, size, rng)
+        if is_held_out(scene, centres) == held_out:
+            return scene, centres
 
 
 def draw(scene: Scene, centres: List[Tuple[int, int]], size: int) -> Tuple[Image.Image, List[List[int]]]:
@@ -118,7 +139,7 @@ def ask(pairs: List[tuple], rng: random.Random, questions_per_image: int) -> Lis
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
-               grounding: bool = False, questions_per_image: int = 1, empty: int = 0) -> Path:
+               grounding: bool = False, questions_per_image: int = 1, empty: int = 0, held_out: bool = False) -> Path:
     """A QA row asks QUESTIONS_PER_IMAGE of its picture's four questions, one conversation turn each (the picture
     in the first); its `solution` is the last turn's answer, the one a completion of the row gives. EMPTY more
     rows ask the same of an empty picture (their own random stream: the drawn rows stay those of the seed)."""
@@ -127,9 +148,9 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
-        scene = random_scene(rng)
+        scene, centres = random_picture(rng, size, grid_centres if grounding else side_centres, held_out)
         path = image_dir / f'{i:05d}.png'
-        image, boxes = draw(scene, (grid_centres if grounding else side_centres)(scene, size, rng), size)
+        image, boxes = draw(scene, centres, size)
         image.save(path)
         if grounding:
             row = grounding_row(scene, boxes, rng, size)
@@ -166,9 +187,10 @@ def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, te
     files = {
         'train': make_split(out, 'train', train, seed, size, text_only, questions_per_image=questions_per_image,
                             empty=empty),
-        'test': make_split(out, 'test', test, seed + 10_000, size, 0),
+        'test': make_split(out, 'test', test, seed + 10_000, size, 0, held_out=True),
     }
     if grounding or grounding_test:
         files['grounding_train'] = make_split(out, 'grounding_train', grounding, seed + 20_000, size, 0, True)
-        files['grounding_test'] = make_split(out, 'grounding_test', grounding_test, seed + 30_000, size, 0, True)
+        files['grounding_test'] = make_split(out, 'grounding_test', grounding_test, seed + 30_000, size, 0, True,
+                                             held_out=True)
     return files

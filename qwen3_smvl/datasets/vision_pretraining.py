@@ -18,17 +18,18 @@ import torch.nn.functional as F
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from ..atomic import atomic_folder
-from .synthetic import COLOURS, SHAPES, draw, grid_centres, random_scene, side_centres
+from .synthetic import COLOURS, SHAPES, draw, grid_centres, random_picture, side_centres
 
 log = logging.getLogger(__name__)
 
 
-def pictures(n: int, size: int, seed: int):
-    """(picture, colour index, shape index) of N scenes, in both of the set's layouts."""
+def pictures(n: int, size: int, seed: int, held_out: bool = False):
+    """(picture, colour index, shape index) of N scenes, in both of the set's layouts; HELD_OUT: only the held-out
+    pictures of the synthetic sets (the tower never trains on those), else none of them."""
     rng = random.Random(seed)
     for i in range(n):
-        scene = random_scene(rng)
-        image, _ = draw(scene, (grid_centres if i % 2 else side_centres)(scene, size, rng), size)
+        scene, centres = random_picture(rng, size, grid_centres if i % 2 else side_centres, held_out)
+        image, _ = draw(scene, centres, size)
         yield image, list(COLOURS).index(scene.colour), SHAPES.index(scene.shape)
 
 
@@ -47,16 +48,19 @@ def pretrain_vision(donor: Path, steps: int, n_pictures: int = 2000, size: int =
     processor = AutoProcessor.from_pretrained(donor).image_processor
     model = AutoModelForImageTextToText.from_pretrained(donor)
     tower = model.model.vision_model
-    crops, colours, shapes = [], [], []
-    for image, colour, shape in pictures(n_pictures, size, seed):
-        x = processor(images=[[image]], return_tensors='pt')['pixel_values'][0]
-        c, s = patch_labels(x, colour, shape, tower.config.patch_size, processor.image_mean, processor.image_std)
-        crops.append(x)
-        colours.append(c)
-        shapes.append(s)
-    held_out = len(crops) // 10  # the last tenth of the pictures, with all their crops
-    x, yc, ys = (torch.cat(t[:-held_out]) for t in (crops, colours, shapes))
-    hx, hc, hs = (torch.cat(t[-held_out:]) for t in (crops, colours, shapes))
+
+    def crops_and_labels(n: int, seed: int, held_out: bool):  # every crop of N pictures, with its patches' labels
+        crops, colours, shapes = [], [], []
+        for image, colour, shape in pictures(n, size, seed, held_out):
+            x = processor(images=[[image]], return_tensors='pt')['pixel_values'][0]
+            c, s = patch_labels(x, colour, shape, tower.config.patch_size, processor.image_mean, processor.image_std)
+            crops.append(x)
+            colours.append(c)
+            shapes.append(s)
+        return (torch.cat(t) for t in (crops, colours, shapes))
+
+    x, yc, ys = crops_and_labels(n_pictures - n_pictures // 10, seed, held_out=False)
+    hx, hc, hs = crops_and_labels(n_pictures // 10, seed + 1, held_out=True)  # a tenth: the held-out pictures
     head = torch.nn.Linear(tower.config.hidden_size, len(COLOURS) + 1 + len(SHAPES) + 1)
     optimizer = torch.optim.AdamW([*tower.parameters(), *head.parameters()], lr=lr)
 
