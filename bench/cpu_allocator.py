@@ -29,6 +29,7 @@ def stage2(out: Path, model: Path, datasets: str, steps: int, allocator: str) ->
             'system_s': resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime - before,
             'losses': [line['loss'] for line in logs if 'loss' in line]}
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--steps', type=int, default=150)

@@ -8,6 +8,10 @@ from PIL import Image
 from qwen3_smvl.datasets.synthetic import COLOURS, is_absent_answer, make_dataset
 
 
+def pixel_digest(path) -> str:
+    return hashlib.sha256(Image.open(path).tobytes()).hexdigest()
+
+
 def test_splits_are_swift_jsonl_with_held_out_images(tmp_path):
     files = make_dataset(tmp_path, train=30, test=10, size=48, text_only=3)
     train = [json.loads(line) for line in files['train'].read_text().splitlines()]
@@ -17,9 +21,8 @@ def test_splits_are_swift_jsonl_with_held_out_images(tmp_path):
     for row in train + test:
         assert [m['role'] for m in row['messages']] == ['user', 'assistant']
         assert row['messages'][0]['content'].count('<image>') == len(row.get('images', []))
-    digest = lambda p: hashlib.sha256(Image.open(p).tobytes()).hexdigest()  # noqa: E731
-    seen = {digest(r['images'][0]) for r in train if 'images' in r}
-    assert not seen & {digest(r['images'][0]) for r in test}
+    seen = {pixel_digest(r['images'][0]) for r in train if 'images' in r}
+    assert not seen & {pixel_digest(r['images'][0]) for r in test}
 
 
 def test_colour_answers_are_in_the_picture(tmp_path):
@@ -50,7 +53,6 @@ def test_each_training_picture_can_be_asked_all_its_questions(tmp_path):
         make_dataset(tmp_path / 'bad', train=1, test=0, questions_per_image=5)
 
 
-
 def test_empty_pictures_are_answered_with_what_is_not_there(tmp_path):
     plain = make_dataset(tmp_path / 'plain', train=6, test=2, size=48, text_only=0, questions_per_image=2)
     files = make_dataset(tmp_path / 'empty', train=6, test=2, size=48, text_only=0, questions_per_image=2, empty=3)
@@ -70,7 +72,7 @@ def test_empty_pictures_are_answered_with_what_is_not_there(tmp_path):
 
 def test_held_out_pictures_are_never_trained_on_in_any_seed(tmp_path):
     # the box layout has 1,548 distinct pictures: without the rule, 32 of 50 held-out box pictures were training ones
-    pixels = lambda rows: {hashlib.sha256(Image.open(r['images'][0]).tobytes()).hexdigest() for r in rows}  # noqa: E731
+    pixels = lambda rows: {pixel_digest(r['images'][0]) for r in rows}  # noqa: E731
     rows = lambda file: [json.loads(line) for line in file.read_text().splitlines()]  # noqa: E731
     trained, held_out = set(), set()
     for seed in (0, 1):  # demo-rl trains on another seed's rows
