@@ -11,9 +11,12 @@ is no circle), instead of a guess from the priors.
 The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "图中有哪些三角形？请给出位置" -> one per shape)
 in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
 template writes in Qwen's tokens as thousandths of the image size. Every row also carries its `solution`: the answer
-as the model should give it (boxes in Qwen's tokens), which stage 3's rewards score completions against.
+as the model should give it (boxes in Qwen's tokens), which stage 3's rewards score completions against. Training
+box pictures are drawn evenly over the distinct pictures (84 of every 129 show three shapes, the hardest to list);
+held-out ones keep one count in three.
 """
 import json
+import math
 import random
 import zlib
 from dataclasses import dataclass
@@ -44,8 +47,10 @@ ONE_BOX = ['框出图中的<ref-object>', '请标出<ref-object>的位置', '<re
 SEVERAL_BOXES = ['图中有哪些<ref-object>？请给出位置', '框出图中所有的<ref-object>', '标出每个<ref-object>的位置']
 
 
-def random_scene(rng: random.Random) -> Scene:
-    return Scene(rng.choice(SHAPES), rng.choice(list(COLOURS)), rng.randint(1, 3), rng.choice(SIDES))
+def random_scene(rng: random.Random, count_weights=None) -> Scene:
+    shape, colour = rng.choice(SHAPES), rng.choice(list(COLOURS))
+    count = rng.choices((1, 2, 3), count_weights)[0] if count_weights else rng.randint(1, 3)
+    return Scene(shape, colour, count, rng.choice(SIDES))
 
 
 def side_centres(scene: Scene, size: int, rng: random.Random) -> List[Tuple[int, int]]:
@@ -71,10 +76,15 @@ def is_held_out(scene: Scene, centres: List[Tuple[int, int]]) -> bool:
     return zlib.crc32(repr((scene.shape, scene.colour, centres)).encode()) % HELD_OUT_EVERY == 0
 
 
-def random_picture(rng: random.Random, size: int, layout, held_out: bool = False) -> Tuple[Scene, list]:
+# How many distinct box pictures show 1, 2 and 3 shapes of a shape and colour (cells of the 3x3 grid taken 1-3)
+GRID_PICTURES = tuple(math.comb(9, k) for k in (1, 2, 3))
+
+
+def random_picture(rng: random.Random, size: int, layout, held_out: bool = False,
+                   count_weights=None) -> Tuple[Scene, list]:
     """A random scene and its shapes' centres in LAYOUT, drawn again until it is (or is not) a held-out picture."""
     while True:
-        scene = random_scene(rng)
+        scene = random_scene(rng, count_weights)
         centres = layout(scene, size, rng)
         if is_held_out(scene, centres) == held_out:
             return scene, centres
@@ -148,7 +158,8 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
-        scene, centres = random_picture(rng, size, grid_centres if grounding else side_centres, held_out)
+        scene, centres = random_picture(rng, size, grid_centres if grounding else side_centres, held_out,
+                                        GRID_PICTURES if grounding and not held_out else None)
         path = image_dir / f'{i:05d}.png'
         image, boxes = draw(scene, centres, size)
         image.save(path)

