@@ -22,8 +22,36 @@ TAIL_LINES = 30
 FRAMES = 8  # of faulthandler's dump: the error, the thread, the innermost Python frames
 
 
-def in_child(fn, *, what: str = 'the native runtime', timeout: float = 900):
-    """FN() run in a forked child; its result, or a test failure naming the signal that killed the child."""
+def in_child(fn, *, what: str = 'the native runtime', timeout: float = 900, tries: int = 2):
+    """FN() run in a forked child; its result, or a test failure naming the signal that killed the child. A child
+    that hangs is forked again, up to TRIES in all: a fork from the many-threaded pytest process can copy a lock that
+    another thread held (one onnxruntime child in a full suite waited 900 s; the same test alone passes in 30 s)."""
+    for attempt in range(1, tries + 1):
+        status, printed, fault, data = run_forked(fn, timeout)
+        sys.stdout.write(printed)  # pytest shows it with the test's other output
+        tail = '\n'.join(printed.splitlines()[-TAIL_LINES:])
+        if status is not None:
+            break
+        print(f'{what}: try {attempt} of {tries} ran past {timeout:.0f} s in a child process (killed)')
+    if status is None:
+        pytest.fail(f'{what} ran past {timeout:.0f} s in a child process, {tries} times (killed); its last lines:\n'
+                    f'{tail}')
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        where = '\n'.join(fault.splitlines()[:FRAMES])
+        pytest.fail(f'{what} crashed with {name} in a child process (the suite goes on)\n{where}\n'
+                    f'its last lines:\n{tail}')
+    if not data:
+        pytest.fail(f'{what} exited with {os.WEXITSTATUS(status)} and no result; its last lines:\n{tail}')
+    ok, value = pickle.loads(data)
+    if not ok:
+        raise value
+    return value
+
+
+def run_forked(fn, timeout: float):
+    """FN() in a forked child: its wait status (None: killed after TIMEOUT), what it printed, where a signal struck
+    it (faulthandler's dump) and its pickled (ok, value)."""
     with tempfile.TemporaryFile() as result, tempfile.TemporaryFile() as log, tempfile.TemporaryFile() as fault:
         sys.stdout.flush(), sys.stderr.flush()
         pid = os.fork()
@@ -47,24 +75,8 @@ def in_child(fn, *, what: str = 'the native runtime', timeout: float = 900):
                 sys.stdout.flush()
                 os._exit(code)
         status = wait(pid, timeout)
-        printed = read(log)
-        sys.stdout.write(printed)  # pytest shows it with the test's other output
-        tail = '\n'.join(printed.splitlines()[-TAIL_LINES:])
-        if status is None:
-            pytest.fail(f'{what} ran past {timeout:.0f} s in a child process (killed); its last lines:\n{tail}')
-        if os.WIFSIGNALED(status):
-            name = signal.Signals(os.WTERMSIG(status)).name
-            where = '\n'.join(read(fault).splitlines()[:FRAMES])
-            pytest.fail(f'{what} crashed with {name} in a child process (the suite goes on)\n{where}\n'
-                        f'its last lines:\n{tail}')
         result.seek(0)
-        data = result.read()
-        if not data:
-            pytest.fail(f'{what} exited with {os.WEXITSTATUS(status)} and no result; its last lines:\n{tail}')
-        ok, value = pickle.loads(data)
-        if not ok:
-            raise value
-        return value
+        return status, read(log), read(fault), result.read()
 
 
 def read(file) -> str:

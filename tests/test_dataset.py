@@ -88,7 +88,7 @@ def test_box_training_pictures_are_drawn_evenly_over_the_distinct_pictures(tmp_p
     # 9, 36 and 84 distinct pictures show 1, 2 and 3 shapes: training draws each picture alike (two thirds with 3
     # shapes, where the models missed most); the held-out pictures keep one count in three
     files = make_dataset(tmp_path, train=0, test=0, size=48, text_only=0, grounding=600, grounding_test=90)
-    boxes = lambda file: [len(json.loads(line)['objects']['bbox']) for line in file.read_text().splitlines()]  # noqa: E731
-    trained, held_out = boxes(files['grounding_train']), boxes(files['grounding_test'])
+    trained, held_out = ([len(json.loads(line)['objects']['bbox']) for line in files[name].read_text().splitlines()]
+                         for name in ('grounding_train', 'grounding_test'))
     assert 0.55 < trained.count(3) / len(trained) < 0.75 and trained.count(1) < len(trained) / 10
     assert all(15 < held_out.count(k) < 45 for k in (1, 2, 3))

@@ -33,9 +33,17 @@ def test_a_crash_fails_this_test_only_naming_the_signal_and_the_last_lines(how, 
     assert in_child(lambda: os.getpid()) != os.getpid()  # this process lives on and can fork again
 
 
-def test_a_hung_child_is_killed_at_its_timeout():
-    with pytest.raises(pytest.fail.Exception, match='ran past 1 s'):
+def test_a_hung_child_is_killed_at_its_timeout_and_forked_again_once(tmp_path):
+    with pytest.raises(pytest.fail.Exception, match='ran past 1 s in a child process, 2 times'):
         in_child(lambda: signal.pause(), timeout=1)
+    assert in_child(lambda: hang_the_first_time(tmp_path / 'forked'), timeout=1) == 'answered the second time'
+
+
+def hang_the_first_time(flag):
+    if flag.exists():
+        return 'answered the second time'
+    flag.touch()
+    signal.pause()
 
 
 def test_torch_runs_in_the_child_after_the_parent_used_its_thread_pool():

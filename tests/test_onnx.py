@@ -43,7 +43,7 @@ def onnx_answers(folder, prompts, max_new_tokens, quantization=None):
         runner = OnnxVLM(folder, quantization)
         return runner.eos, [(runner.encode(images, question), runner.generate(images, question, max_new_tokens),
                              runner.first_logits(images, question)) for images, question in prompts]
-    return in_child(run, what=f'onnxruntime ({quantization or "fp32"})')
+    return in_child(run, what=f'onnxruntime ({quantization or "fp32"})', timeout=300)  # seconds when it does not hang
 
 
 @pytest.fixture(scope='module')

@@ -48,7 +48,7 @@ SEVERAL_BOXES = ['图中有哪些<ref-object>？请给出位置', '框出图中�
 
 
 def random_scene(rng: random.Random, count_weights=None) -> Scene:
-    shape, colour = rng.choice(SHAPES), rng.choice(list(COLOURS))
+    shape, colour = rng.choice(SHAPES), rng.choice(list(COLOURS))  # drawn first, as before: a seed's scenes unchanged
     count = rng.choices((1, 2, 3), count_weights)[0] if count_weights else rng.randint(1, 3)
     return Scene(shape, colour, count, rng.choice(SIDES))
 
