@@ -27,7 +27,8 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     from demo_rl import stage2_scores  # make demo-rl's "before" reads these files
     assert stage2_scores(out)['blank'] == {'answers': accuracy['trained, blank images']['accuracy'],
                                            'boxes': boxes['trained, blank images']['accuracy'],
-                                           'mean_iou': boxes['trained, blank images']['mean_iou']}
+                                           'mean_iou': boxes['trained, blank images']['mean_iou'],
+                                           'boxes_right': [boxes['trained, blank images']['correct'], 4]}
     assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
