@@ -49,24 +49,22 @@ def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
     return points
 
 
+def summary(answers: dict, boxes: dict) -> dict:
+    """The figures demo-rl compares, from an exact_match and a grounding_accuracy result."""
+    return {'answers': answers['accuracy'], 'boxes': boxes['accuracy'], 'mean_iou': boxes['mean_iou'],
+            'boxes_right': [boxes['correct'], boxes['total']]}
+
+
 def scores(model_dir: Path, qa: Path, boxes: Path) -> dict:
     from qwen3_smvl.evaluate.accuracy import exact_match, grounding_accuracy
-    out = {}
-    for images, blank in (('real', False), ('blank', True)):
-        a, b = exact_match(model_dir, qa, blank=blank), grounding_accuracy(model_dir, boxes, blank=blank)
-        out[images] = {'answers': a['accuracy'], 'boxes': b['accuracy'], 'mean_iou': b['mean_iou'],
-                       'boxes_right': [b['correct'], b['total']]}
-    return out
+    return {images: summary(exact_match(model_dir, qa, blank=blank), grounding_accuracy(model_dir, boxes, blank=blank))
+            for images, blank in (('real', False), ('blank', True))}
 
 
 def stage2_scores(demo: Path) -> dict:
     """The stage-2 model's scores as `make demo` measured them (the same functions, model and held-out rows)."""
     answers, boxes = (json.loads((demo / name).read_text()) for name in ('accuracy.json', 'grounding.json'))
-    return {images: {'answers': answers[trained_name(images)]['accuracy'],
-                     'boxes': boxes[trained_name(images)]['accuracy'],
-                     'mean_iou': boxes[trained_name(images)]['mean_iou'],
-                     'boxes_right': [boxes[trained_name(images)]['correct'], boxes[trained_name(images)]['total']]}
-            for images in ('real', 'blank')}
+    return {images: summary(answers[trained_name(images)], boxes[trained_name(images)]) for images in ('real', 'blank')}
 
 
 def main(argv=None) -> int:
