@@ -1,5 +1,6 @@
 """The demo's whole chain at a small size (the accuracy margin itself is asserted by `make demo`)."""
 import json
+from collections import Counter
 
 import pytest
 
@@ -25,10 +26,15 @@ def test_demo_chain_end_to_end(tmp_path, monkeypatch):
     assert set(accuracy) == set(boxes) == runs
     monkeypatch.syspath_prepend(str(REPO / 'tools'))
     from demo_rl import stage2_scores  # make demo-rl's "before" reads these files
-    assert stage2_scores(out)['blank'] == {'answers': accuracy['trained, blank images']['accuracy'],
-                                           'boxes': boxes['trained, blank images']['accuracy'],
-                                           'mean_iou': boxes['trained, blank images']['mean_iou'],
-                                           'boxes_right': [boxes['trained, blank images']['correct'], 4]}
+    blank = stage2_scores(out)['blank']
+    shapes = blank.pop('boxes_by_shapes')  # pictures right and asked, by the shapes they show
+    assert blank == {'answers': accuracy['trained, blank images']['accuracy'],
+                     'boxes': boxes['trained, blank images']['accuracy'],
+                     'mean_iou': boxes['trained, blank images']['mean_iou'],
+                     'boxes_right': [boxes['trained, blank images']['correct'], 4]}
+    assert set(shapes) <= {1, 2, 3} and [sum(c) for c in zip(*shapes.values())] == blank['boxes_right']
+    held_out = [json.loads(line) for line in (out / 'data' / 'grounding_test.jsonl').open()]
+    assert {n: asked for n, (_, asked) in shapes.items()} == dict(Counter(len(r['objects']['bbox']) for r in held_out))
     assert all(r['total'] == 6 for r in accuracy.values()) and all(r['total'] == 4 for r in boxes.values())
     assert (out / 'grounding_example.png').exists()
     assert sum(1 for _ in (out / 'data' / 'grounding_train.jsonl').open()) == 12
