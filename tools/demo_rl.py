@@ -50,10 +50,10 @@ def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
     return points
 
 
-def by_shapes(*boxes: dict) -> dict:
-    """{shapes in the picture: [boxed right, asked]} over grounding_accuracy results' pictures."""
+def by_shapes(boxes: dict) -> dict:
+    """{shapes in the picture: [boxed right, asked]} over a grounding_accuracy result's pictures."""
     counts = {}
-    for example in (e for result in boxes for e in result['examples']):
+    for example in boxes['examples']:
         right, asked = counts.get(len(example['truth']), (0, 0))
         counts[len(example['truth'])] = [right + example['correct'], asked + 1]
     return dict(sorted(counts.items()))
