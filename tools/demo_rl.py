@@ -50,9 +50,9 @@ def reward_curve(logging_jsonl: Path, png: Path, key: str = 'reward') -> list:
     return points
 
 
-def by_shapes(boxes: dict) -> dict:
-    """{shapes in the picture: [boxed right, asked]} over a grounding_accuracy result's pictures."""
-    counts = {}
+def by_shapes(boxes: dict, counts: dict = None) -> dict:
+    """{shapes in the picture: [boxed right, asked]} over a grounding_accuracy result's pictures, added to COUNTS."""
+    counts = dict(counts or {})
     for example in boxes['examples']:
         right, asked = counts.get(len(example['truth']), (0, 0))
         counts[len(example['truth'])] = [right + example['correct'], asked + 1]
@@ -156,9 +156,7 @@ def main(argv=None) -> int:
             extra = grounding_accuracy(model, more)
             result['real']['boxes_more'] = extra['accuracy']
             right, total = right + extra['correct'], total + extra['total']
-            more_shapes = by_shapes(extra)
-            shapes = {n: [a + b for a, b in zip(shapes.get(n, [0, 0]), more_shapes.get(n, [0, 0]))]
-                      for n in sorted(set(shapes) | set(more_shapes))}
+            shapes = by_shapes(extra, shapes)
         result['real']['boxes_all'] = right / total
         result['real']['boxes_all_by_shapes'] = shapes
     held = f'{before["real"]["boxes_right"][1]}+{args.more_held_out} held-out'
