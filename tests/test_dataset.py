@@ -92,3 +92,15 @@ def test_box_training_pictures_are_drawn_evenly_over_the_distinct_pictures(tmp_p
                          for name in ('grounding_train', 'grounding_test'))
     assert 0.55 < trained.count(3) / len(trained) < 0.75 and trained.count(1) < len(trained) / 10
     assert all(15 < held_out.count(k) < 45 for k in (1, 2, 3))
+
+
+def test_box_training_pictures_can_be_drawn_one_count_in_three_and_stay_off_the_held_out_ones(tmp_path):
+    # make demo-rl's GRPO rows: drawn as the held-out pictures are, so its missed rows hold single shapes too
+    files = make_dataset(tmp_path, train=0, test=0, size=48, text_only=0, grounding=600, grounding_test=90,
+                         grounding_even_counts=True)
+    rows = {name: [json.loads(line) for line in files[name].read_text().splitlines()]
+            for name in ('grounding_train', 'grounding_test')}
+    counts = [len(row['objects']['bbox']) for row in rows['grounding_train']]
+    assert all(150 < counts.count(k) < 250 for k in (1, 2, 3))
+    pictures = {name: {pixel_digest(row['images'][0]) for row in split} for name, split in rows.items()}
+    assert not pictures['grounding_train'] & pictures['grounding_test']

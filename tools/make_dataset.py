@@ -25,13 +25,16 @@ def main(argv=None) -> None:
     ap.add_argument('--grounding', type=int, default=0,
                     help='training images with a box question (grounding_train.jsonl)')
     ap.add_argument('--grounding-test', type=int, default=0, help='held-out images with a box question')
+    ap.add_argument('--grounding-even-counts', action='store_true',
+                    help='draw training box pictures one count (1, 2, 3 shapes) in three, as the held-out ones are; '
+                         'default: evenly over the distinct pictures (most show three shapes)')
     ap.add_argument('--video', type=int, default=0,
                     help='training mp4 clips with a question one frame cannot answer (video_train.jsonl)')
     ap.add_argument('--video-test', type=int, default=0, help='held-out clips (video_test.jsonl)')
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args(argv)
     files = make_dataset(args.out, args.train, args.test, args.size, args.text_only, args.seed, args.grounding,
-                         args.grounding_test, args.questions_per_image, args.empty)
+                         args.grounding_test, args.questions_per_image, args.empty, args.grounding_even_counts)
     if args.video or args.video_test:
         files.update(make_video_dataset(args.out, args.video, args.video_test, args.size, args.seed))
     for split, file in files.items():

@@ -12,8 +12,8 @@ The grounding task asks for boxes ("框出图中的红色圆形" -> one box; "�
 in swift's objects format: `<ref-object>` and `<bbox>` tags, `objects: {ref, bbox}` with boxes in pixels, which the
 template writes in Qwen's tokens as thousandths of the image size. Every row also carries its `solution`: the answer
 as the model should give it (boxes in Qwen's tokens), which stage 3's rewards score completions against. Training
-box pictures are drawn evenly over the distinct pictures (84 of every 129 show three shapes, the hardest to list);
-held-out ones keep one count in three.
+box pictures are drawn evenly over the distinct pictures (84 of every 129 show three shapes, the hardest to list), or
+on request (make demo-rl's GRPO rows) one count in three, as the held-out ones always are.
 """
 import json
 import math
@@ -149,17 +149,19 @@ def ask(pairs: List[tuple], rng: random.Random, questions_per_image: int) -> Lis
 
 
 def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_only: int,
-               grounding: bool = False, questions_per_image: int = 1, empty: int = 0, held_out: bool = False) -> Path:
+               grounding: bool = False, questions_per_image: int = 1, empty: int = 0, held_out: bool = False,
+               even_counts: bool = False) -> Path:
     """A QA row asks QUESTIONS_PER_IMAGE of its picture's four questions, one conversation turn each (the picture
     in the first); its `solution` is the last turn's answer, the one a completion of the row gives. EMPTY more
-    rows ask the same of an empty picture (their own random stream: the drawn rows stay those of the seed)."""
+    rows ask the same of an empty picture (their own random stream: the drawn rows stay those of the seed). Box
+    pictures for training are drawn evenly over the distinct pictures, or with EVEN_COUNTS one count in three."""
     rng = random.Random(seed)
     image_dir = out / 'images' / name
     image_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i in range(n_images):
         scene, centres = random_picture(rng, size, grid_centres if grounding else side_centres, held_out,
-                                        GRID_PICTURES if grounding and not held_out else None)
+                                        GRID_PICTURES if grounding and not (held_out or even_counts) else None)
         path = image_dir / f'{i:05d}.png'
         image, boxes = draw(scene, centres, size)
         image.save(path)
@@ -186,11 +188,12 @@ def make_split(out: Path, name: str, n_images: int, seed: int, size: int, text_o
 
 def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, text_only: int = 12,
                  seed: int = 0, grounding: int = 0, grounding_test: int = 0,
-                 questions_per_image: int = 1, empty: int = 0) -> Dict[str, Path]:
+                 questions_per_image: int = 1, empty: int = 0, grounding_even_counts: bool = False) -> Dict[str, Path]:
     """Write OUT/train.jsonl and OUT/test.jsonl (held-out images) with their PNGs under OUT/images/, and with
     grounding images OUT/grounding_train.jsonl and OUT/grounding_test.jsonl (train on both: DATASET="A B").
     QUESTIONS_PER_IMAGE (1-4 turns a picture) and EMPTY (more training rows on an empty picture) apply to training;
-    every held-out picture is asked one question."""
+    every held-out picture is asked one question. GROUNDING_EVEN_COUNTS draws training box pictures one count in
+    three, as the held-out ones are (default: evenly over the distinct pictures, most with three shapes)."""
     if not 1 <= questions_per_image <= 4:  # colour, shape, count, side
         raise ValueError(f'questions_per_image: a picture has 4 questions (colour, shape, count, side), '
                          f'not {questions_per_image}')
@@ -201,7 +204,8 @@ def make_dataset(out: Path, train: int = 400, test: int = 60, size: int = 64, te
         'test': make_split(out, 'test', test, seed + 10_000, size, 0, held_out=True),
     }
     if grounding or grounding_test:
-        files['grounding_train'] = make_split(out, 'grounding_train', grounding, seed + 20_000, size, 0, True)
+        files['grounding_train'] = make_split(out, 'grounding_train', grounding, seed + 20_000, size, 0, True,
+                                              even_counts=grounding_even_counts)
         files['grounding_test'] = make_split(out, 'grounding_test', grounding_test, seed + 30_000, size, 0, True,
                                              held_out=True)
     return files
