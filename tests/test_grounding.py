@@ -117,6 +117,21 @@ def test_swift_decodes_the_box_tokens(box_model):
     assert generate(model, [row], max_new_tokens=64) == [EXPECTED_BOX]
 
 
+def test_answers_come_back_in_the_rows_order(box_model, tmp_path):
+    """generate() batches rows by their answer's length: the answers still come back row by row, whatever the order."""
+    from qwen3_smvl.evaluate.accuracy import generate
+    rows = []
+    for colour, question, answer in (('red', '图中是什么颜色？', '红色的圆形在图片的中间'),
+                                     ('blue', '框出<ref-object>', '<ref-object><bbox>'), ('green', '这是什么形状？', '圆')):
+        Image.new('RGB', (64, 48), colour).save(tmp_path / f'{colour}.png')
+        rows.append({'messages': [{'role': 'user', 'content': '<image>' + question},
+                                  {'role': 'assistant', 'content': answer}],
+                     'objects': {'ref': ['圆形'], 'bbox': [[8, 12, 24, 36]]}, 'images': [str(tmp_path / f'{colour}.png')]})
+    answers = generate(box_model[0], rows, max_new_tokens=64)
+    assert len(set(answers)) > 1  # the box question gets a box, the others not: an order to get wrong
+    assert generate(box_model[0], rows[::-1], max_new_tokens=64) == answers[::-1]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('backend', ['transformers', pytest.param('vllm', marks=pytest.mark.skipif(
     not (REPO / '.venv-vllm' / 'bin' / 'python').exists(), reason='no .venv-vllm (make vllm-venv builds it)'))])
