@@ -21,6 +21,7 @@ from swift.utils import SafeMediaPath, get_env_args
 
 from qwen3_smvl.grounding import box_outside_image
 from qwen3_smvl.images import ImageError, describe, fit_within, open_image, upscales
+from qwen3_smvl.sampling import top_k_generate_kwargs
 from qwen3_smvl import video
 from qwen3_smvl.tokens import (BOX_END, BOX_START, IMAGE_TOKEN, OBJECT_REF_END, OBJECT_REF_START, VIDEO_TOKEN,
                                 token_id)
@@ -221,6 +222,10 @@ class Qwen3SmVLTemplate(Template):
             return {'inputs_embeds': inputs_embeds + features.mean().to(inputs_embeds.dtype) * 0.}
         features = base.get_image_features(pixel_values, inputs.get('pixel_attention_mask')).pooler_output
         return {'inputs_embeds': base.inputs_merger(input_ids, inputs_embeds, features.to(inputs_embeds.dtype))}
+
+    def generate(self, model, *args, **kwargs):
+        # Top-k sampling draws among the k tokens, not the 151,936 (infer, deploy and GRPO rollouts): sampling.py.
+        return super().generate(model, *args, **top_k_generate_kwargs(kwargs))
 
 
 class Qwen3HermesAgentTemplate(HermesAgentTemplate):

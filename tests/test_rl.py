@@ -159,10 +159,12 @@ def logged(output_dir):
 
 
 @pytest.mark.slow
-def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path):
+@pytest.mark.parametrize('top_p', ['0.95', '1.0'])  # transformers' sampling; the template's draw among the top k
+def test_grpo_trains_the_llm_alone_and_logs_its_rewards(rl_rows, tmp_path, top_p):
     model, grpo, _ = rl_rows
     out = tmp_path / 'grpo'
     log = run_recipe('stage3.sh', MODEL=model, DATASET=grpo, OUTPUT_DIR=out, MAX_STEPS=2, SAVE_STEPS=2, TUNER='full',
+                     TOP_P=top_p,
                      BATCH_SIZE=4, NUM_GENERATIONS=4, MAX_COMPLETION_LENGTH=40,
                      REWARD_FUNCS='box_iou box_match box_format', DYNAMIC_SAMPLE='true', MAX_RESAMPLE_TIMES=1)
     names, _ = trainable(out)

@@ -96,9 +96,9 @@ def main(argv=None) -> int:
                     help='micro-batches a step, their rollouts drawn in one round (swift: steps_per_generation); '
                          'questions a step: batch-size x grad-acc / generations')
     ap.add_argument('--top-p', default='1.0',
-                    help="the rollouts' top-p after top-k 20 (1.0: top-k alone; transformers' top-p sorts all "
-                         '151,936 logits of every rollout at every token: on a 2-core Intel Xeon a step took 55 s '
-                         'with 0.95, 40 s without)')
+                    help="the rollouts' top-p after top-k 20 (1.0: top-k alone, drawn among the 20 by the template, "
+                         "qwen3_smvl/sampling.py; below 1, transformers' sampling over all 151,936 logits of every "
+                         'rollout at every token: on a 2-core Intel Xeon a step took 55 s with 0.95, 20 s without)')
     ap.add_argument('--rewards', default='box_match', help='reward functions (qwen3_smvl/rl/rewards.py), space-separated')
     ap.add_argument('--more-held-out', type=int, default=200,
                     help="held-out box pictures scored beside make demo's, before and after (0: none)")
