@@ -1,11 +1,12 @@
 """Top-k sampling that draws among the k kept tokens, not over the whole vocabulary.
 
 transformers' sampling softmaxes all 151,936 logits and `torch.multinomial` draws a random number for each of them at
-every generated token: on the CPU that costs more than the tiny models' forward (128 rollouts: 0.50 s a token against
-0.02 s for the same draw among the top 20; bench/sampling.py). With top-k and no other truncation (top-p, min-p,
-typical, epsilon, eta, top-h) only the k tokens can come out, so drawing among them is the same distribution (ties at
-the k-th logit aside). The draw is made in a logits processor that leaves the drawn token alone standing; greedy
-decoding then takes it. Scores and logits transformers returns are untouched (swift's logprobs read the raw logits).
+every generated token: on the CPU that costs more than the tiny models' forward (128 rollouts on a 2-core Intel Xeon:
+0.50 s a token against 0.02 s for the same draw among the top 20; bench/sampling.py). With top-k and no other
+truncation (top-p, min-p, typical, epsilon, eta, top-h) only the k tokens can come out, so drawing among them is the
+same distribution (ties at the k-th logit aside). The draw is made in a logits processor that leaves the drawn token
+alone standing; greedy decoding then takes it. Scores and logits transformers returns are untouched (swift's logprobs
+read the raw logits).
 """
 import copy
 from typing import Any, Dict
