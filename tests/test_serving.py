@@ -60,3 +60,24 @@ def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, back
         assert report['status_5xx'] == 0 and report['bad_4xx'] == report['bad'] == 75
         assert report['good_answered'] == report['good'] == 225
         assert report['rss_ratio'] < 1.10, report
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_bindable():
+    """vLLM's engine binds ports of its own (bind(0)) before swift's HTTP server binds ours: ours must not be theirs."""
+    import socket
+    from qwen3_smvl.serve.deploy import EPHEMERAL_RANGE, free_port
+    ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert len(ports) > 1 and all(1024 <= port < ephemeral_start for port in ports)
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', ports.pop()))
+
+
+def test_a_server_that_exits_at_start_is_reported_with_its_log(tmp_path):
+    import subprocess
+    from qwen3_smvl.serve.deploy import wait_until_answering
+    log_file = tmp_path / 'server.log'
+    with open(log_file, 'w') as log:
+        server = subprocess.Popen(['bash', '-c', 'echo "[Errno 98] address already in use"; exit 3'], stdout=log)
+        with pytest.raises(RuntimeError, match=r'exited \(3\)(.|\n)*address already in use'):
+            wait_until_answering(server, 'http://127.0.0.1:9/v1/models', 'swift deploy', log_file, timeout=60)

@@ -1,20 +1,34 @@
 """Start recipes/deploy.sh on a free local port, wait until it answers, and stop it by its PID in every outcome."""
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 from typing import Iterator
 
 from .. import REPO
 
+EPHEMERAL_RANGE = Path('/proc/sys/net/ipv4/ip_local_port_range')
 SERVER_PIDS = {}  # base URL -> PID of the deploy.sh process serving it, while it serves
 
 
 def free_port() -> int:
-    with socket.socket() as s:
+    """A free local port below the kernel's ephemeral range, where no other process's bind(0) or connect() lands
+    while our server loads (vLLM's engine binds ports of its own before swift's HTTP server binds this one)."""
+    ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+    below = range(max(1024, ephemeral_start - 10000), ephemeral_start)
+    for port in random.SystemRandom().sample(below, min(100, len(below))):
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+                return port
+            except OSError:
+                continue  # taken
+    with socket.socket() as s:  # no free port below the range: any free one
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
 
@@ -43,7 +57,7 @@ def wait_until_answering(server: subprocess.Popen, url: str, name: str, log_file
     deadline = time.time() + timeout
     while True:
         if server.poll() is not None:
-            raise RuntimeError(f'{name} exited ({server.returncode}); see {log_file}')
+            raise RuntimeError(f'{name} exited ({server.returncode}); the end of {log_file}:\n{log_tail(log_file)}')
         try:
             urllib.request.urlopen(url, timeout=2)
             return
@@ -51,6 +65,10 @@ def wait_until_answering(server: subprocess.Popen, url: str, name: str, log_file
             if time.time() > deadline:
                 raise TimeoutError(f'{name} did not answer at {url} after {timeout}s; see {log_file}')
             time.sleep(1)
+
+
+def log_tail(log_file, lines: int = 25) -> str:
+    return '\n'.join(Path(log_file).read_text(errors='replace').splitlines()[-lines:])
 
 
 def stop(server: subprocess.Popen) -> None:
