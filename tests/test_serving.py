@@ -68,7 +68,9 @@ def test_free_ports_are_below_the_ephemeral_range_and_bindable():
     from qwen3_smvl.serve.deploy import EPHEMERAL_RANGE, free_port
     ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0])
     ports = {free_port() for _ in range(20)}
-    assert len(ports) > 1 and all(1024 <= port < ephemeral_start for port in ports)
+    assert len(ports) > 1
+    if ephemeral_start > 2048:  # room below the range (Linux's default starts it at 32768; some hosts at 1024)
+        assert all(1024 <= port < ephemeral_start for port in ports)
     with socket.socket() as s:
         s.bind(('127.0.0.1', ports.pop()))
 
