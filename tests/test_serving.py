@@ -65,8 +65,8 @@ def test_bad_requests_get_4xx_and_the_server_goes_on(tiny_splice, tmp_path, back
 def test_free_ports_are_below_the_ephemeral_range_and_bindable():
     """vLLM's engine binds ports of its own (bind(0)) before swift's HTTP server binds ours: ours must not be theirs."""
     import socket
-    from qwen3_smvl.serve.deploy import EPHEMERAL_RANGE, free_port
-    ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0])
+    from qwen3_smvl.serve.deploy import ephemeral_port_start, free_port
+    ephemeral_start = ephemeral_port_start()
     ports = {free_port() for _ in range(20)}
     assert len(ports) > 1
     if ephemeral_start > 2048:  # room below the range (Linux's default starts it at 32768; some hosts at 1024)

@@ -16,10 +16,15 @@ EPHEMERAL_RANGE = Path('/proc/sys/net/ipv4/ip_local_port_range')
 SERVER_PIDS = {}  # base URL -> PID of the deploy.sh process serving it, while it serves
 
 
+def ephemeral_port_start() -> int:
+    """The first port the kernel hands out for bind(0) and connect() (Linux's default where it does not say)."""
+    return int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+
+
 def free_port() -> int:
     """A free local port below the kernel's ephemeral range, where no other process's bind(0) or connect() lands
     while our server loads (vLLM's engine binds ports of its own before swift's HTTP server binds this one)."""
-    ephemeral_start = int(EPHEMERAL_RANGE.read_text().split()[0]) if EPHEMERAL_RANGE.exists() else 32768
+    ephemeral_start = ephemeral_port_start()
     below = range(max(1024, ephemeral_start - 10000), ephemeral_start)
     for port in random.SystemRandom().sample(below, min(100, len(below))):
         with socket.socket() as s:
